@@ -1,0 +1,472 @@
+"""Render configs: frozen pydantic models, YAML loading with `base:` inheritance, sweeps, and a stable hash."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from synth.constants import VIEWS
+from synth.errors import ConfigError
+
+BUILTIN_PREFIX = "builtin:"
+#: Package data root for `builtin:` references (calibrations shipped with egorig).
+BUILTIN_DATA_DIR = Path(__file__).resolve().parent / "data"
+#: Largest accepted image side, px (Cycles handles more; this catches typos like 25600).
+MAX_RESOLUTION_PX = 8192
+#: The paper's front-to-rear distances (m), used in docs and the default sweep.
+PAPER_D_FR_M = (0.26, 0.37, 0.42)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Lenses
+Shift = tuple[float, float]
+SensorFit = Literal["AUTO", "HORIZONTAL", "VERTICAL"]
+
+
+class EquidistantLensConfig(_Model):
+    """Cycles FISHEYE_EQUIDISTANT: the field angle `fov_deg` spans the inscribed image circle."""
+
+    type: Literal["equidistant"]
+    fov_deg: float = Field(185.0, gt=0.0, le=360.0)
+    shift: Shift = (0.0, 0.0)
+
+
+class EquisolidLensConfig(_Model):
+    """Cycles FISHEYE_EQUISOLID: r = 2 f sin(theta / 2) on a sensor of the given size (mm)."""
+
+    type: Literal["equisolid"]
+    fov_deg: float = Field(185.0, gt=0.0, le=360.0)
+    focal_mm: float = Field(gt=0.0)
+    sensor_width_mm: float = Field(ge=1.0)
+    sensor_height_mm: float | None = Field(None, ge=1.0)
+    sensor_fit: SensorFit = "AUTO"
+    shift: Shift = (0.0, 0.0)
+
+
+class PolynomialLensConfig(_Model):
+    """Cycles FISHEYE_LENS_POLYNOMIAL: theta = -(k0 + k1 r + ... + k4 r^4), r in mm on the sensor."""
+
+    type: Literal["polynomial"]
+    fov_deg: float = Field(185.0, gt=0.0, le=360.0)
+    k: tuple[float, float, float, float, float]
+    sensor_width_mm: float = Field(ge=1.0)
+    sensor_height_mm: float | None = Field(None, ge=1.0)
+    sensor_fit: SensorFit = "AUTO"
+    shift: Shift = (0.0, 0.0)
+
+
+class OCamCalibLensConfig(_Model):
+    """An OCamCalib (Scaramuzza) calibration JSON, as shipped with Ego4View; fitted to Cycles' polynomial."""
+
+    type: Literal["ocamcalib"]
+    file: str
+
+    @field_validator("file")
+    @classmethod
+    def _file_exists(cls, value: str, info: ValidationInfo) -> str:
+        path = resolve_data_path(value, (info.context or {}).get("base_dir"))
+        if not path.is_file():
+            raise ValueError(
+                f"calibration file not found: {path} (use a path relative to the config file, an absolute path, "
+                f"or a built-in one such as 'builtin:ego4view/camera_front_left.json')"
+            )
+        return value if value.startswith(BUILTIN_PREFIX) else str(path)
+
+
+LensConfig = Annotated[
+    Union[EquidistantLensConfig, EquisolidLensConfig, PolynomialLensConfig, OCamCalibLensConfig],
+    Field(discriminator="type"),
+]
+
+
+def resolve_data_path(value: str, base_dir: str | Path | None) -> Path:
+    """Resolve `builtin:<rel>` to package data, a relative path against `base_dir`, else the path itself."""
+    if value.startswith(BUILTIN_PREFIX):
+        return BUILTIN_DATA_DIR / "calib" / value[len(BUILTIN_PREFIX):]
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    return path
+
+
+def ego4view_default_lenses() -> dict[str, OCamCalibLensConfig]:
+    """The four Ego4View calibrations shipped with egorig (872 x 872 px), one per default view."""
+    return {
+        view: OCamCalibLensConfig(type="ocamcalib", file=f"{BUILTIN_PREFIX}ego4view/camera_{view}.json")
+        for view in VIEWS
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Rig
+class CameraConfig(_Model):
+    """One camera of a custom rig, posed in the device frame.
+
+    position_m: camera centre in the device frame (x right, y back, z down), metres.
+    rotation_deg: extrinsic x-y-z Euler angles (degrees) applied to the neutral camera, whose optical axis is the
+        device +z (down) and whose image x axis is the device +x.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_]+$")
+    position_m: tuple[float, float, float]
+    rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    lens: LensConfig
+
+
+class RigConfig(_Model):
+    """The head-mounted rig: the Ego4View layout (parameterised) or explicit cameras."""
+
+    preset: Literal["ego4view", "custom"] = "ego4view"
+    name: str | None = Field(None, description="label used in tables; default derived from D-FR")
+    resolution: int = Field(256, gt=0, le=MAX_RESOLUTION_PX, description="square image side, px")
+    front_baseline_m: float = Field(0.12, gt=0.0, le=1.0)
+    rear_baseline_m: float | None = Field(None, gt=0.0, le=1.0)
+    front_to_rear_m: float = Field(0.37, gt=0.0, le=2.0)
+    front_pitch_deg: float = Field(0.0, ge=-90.0, le=90.0, description="tilt of the optical axis towards the body")
+    rear_pitch_deg: float = Field(0.0, ge=-90.0, le=90.0, description="tilt of the optical axis towards the body")
+    yaw_deg: float = Field(0.0, ge=-90.0, le=90.0, description="outward sideways tilt of each optical axis")
+    front_clearance_m: float = Field(0.06, ge=0.0, le=0.5, description="front cameras ahead of the face (D-FH)")
+    mount_height_m: float = Field(0.07, ge=-0.3, le=0.3, description="device plane above the EGO16 head joint")
+    lenses: dict[str, LensConfig] | None = Field(None, description="per view; default: the Ego4View calibrations")
+    cameras: tuple[CameraConfig, ...] | None = None
+
+    @model_validator(mode="after")
+    def _check_layout(self) -> "RigConfig":
+        if self.preset == "ego4view":
+            if self.cameras is not None:
+                raise ValueError("'cameras' is only for preset 'custom'; the ego4view preset places its own cameras")
+            if self.lenses is not None:
+                unknown = sorted(set(self.lenses) - set(VIEWS))
+                if unknown:
+                    raise ValueError(f"lenses: unknown view(s) {unknown}; allowed: {list(VIEWS)}")
+        else:
+            if not self.cameras:
+                raise ValueError("preset 'custom' needs a non-empty 'cameras' list")
+            names = [c.name for c in self.cameras]
+            if len(set(names)) != len(names):
+                raise ValueError(f"camera names must be unique, got {names}")
+            if self.lenses is not None:
+                raise ValueError("preset 'custom' takes each camera's lens in 'cameras', not 'lenses'")
+        return self
+
+    def lens_for(self, view: str) -> LensConfig:
+        """The lens config of one ego4view view (the calibration default when not overridden)."""
+        if self.lenses and view in self.lenses:
+            return self.lenses[view]
+        return ego4view_default_lenses()[view]
+
+    @property
+    def label(self) -> str:
+        """Human-readable rig label for tables and plots."""
+        if self.name:
+            return self.name
+        if self.preset == "custom":
+            return "custom"
+        return f"D-FR {self.front_to_rear_m * 100:.0f} cm"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Content: clips, bodies, motions, appearance, labels, output
+class ClipsConfig(_Model):
+    count: int = Field(4, ge=1, description="clips generated when --clips is not given")
+    frames: int = Field(16, ge=1, le=100_000)
+    fps: float = Field(10.0, gt=0.0, le=240.0)
+
+
+class BodyConfig(_Model):
+    backend: Literal["anny", "smplx"] = "anny"
+    model_dir: str | None = Field(None, description="SMPL/SMPL-X model files (smplx backend only; never shipped)")
+    model_type: Literal["smplx", "smpl"] = "smplx"
+
+    @model_validator(mode="after")
+    def _smplx_needs_files(self) -> "BodyConfig":
+        if self.backend == "smplx" and not self.model_dir:
+            raise ValueError(
+                "backend 'smplx' needs 'model_dir' (licensed SMPL-X files from https://smpl-x.is.tue.mpg.de/)"
+            )
+        return self
+
+
+class MotionConfig(_Model):
+    source: Literal["procedural", "npz"] = "procedural"
+    families: tuple[str, ...] | None = Field(None, description="procedural families to draw from; default: all")
+    files: tuple[str, ...] = Field((), description="AMASS/BEDLAM .npz motion files or globs (source 'npz')")
+
+    @model_validator(mode="after")
+    def _npz_needs_files(self) -> "MotionConfig":
+        if self.source == "npz" and not self.files:
+            raise ValueError("source 'npz' needs 'files' (AMASS/BEDLAM SMPL-X .npz motions)")
+        return self
+
+
+class AppearanceConfig(_Model):
+    loose_garment_probability: float = Field(0.35, ge=0.0, le=1.0)
+    hdri_files: tuple[str, ...] = Field((), description="equirectangular HDRIs to light with (user assets)")
+
+
+class LabelsConfig(_Model):
+    heatmap_size: int = Field(64, ge=4, le=1024)
+    heatmap_sigma_px: float = Field(1.0, gt=0.0, le=16.0)
+
+
+class OutputConfig(_Model):
+    image_format: Literal["jpg", "png"] = "jpg"
+    jpeg_quality: int = Field(95, ge=1, le=100)
+    passes: tuple[Literal["depth", "parts"], ...] = ()
+
+
+class RenderSettingsConfig(_Model):
+    """Cycles settings: a preset plus optional overrides (see synth/blender/settings.py for the presets)."""
+
+    preset: Literal["draft", "default", "final"] = "default"
+    samples: int | None = Field(None, ge=1, le=65536)
+    adaptive_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    denoise: bool | None = None
+    max_bounces: int | None = Field(None, ge=0, le=1024)
+    tile_size: int | None = Field(None, ge=8, le=8192)
+    threads: int | None = Field(None, ge=0, le=1024, description="0 = all cores")
+    device: Literal["auto", "cpu", "cuda", "optix"] = "auto"
+
+
+class RenderConfig(_Model):
+    """A whole generation job: rig, content, labels and output. Loaded with `load_config`."""
+
+    name: str = "egorig"
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    rig: RigConfig = RigConfig()
+    clips: ClipsConfig = ClipsConfig()
+    body: BodyConfig = BodyConfig()
+    motion: MotionConfig = MotionConfig()
+    appearance: AppearanceConfig = AppearanceConfig()
+    labels: LabelsConfig = LabelsConfig()
+    output: OutputConfig = OutputConfig()
+    render: RenderSettingsConfig = RenderSettingsConfig()
+
+
+class SweepVariant(_Model):
+    name: str = Field(min_length=1)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+class SweepConfig(_Model):
+    """A base config plus named override sets (e.g. rig placements)."""
+
+    name: str = "sweep"
+    base: str
+    variants: tuple[SweepVariant, ...] = Field(min_length=1)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Loading
+def _read_yaml(path: Path, file_label: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(file_label, "-", "file not found; pass an existing YAML config (see render_configs/)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "-"
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(file_label, where, f"YAML syntax error: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(file_label, "-", f"top level must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Recursively merge `overrides` into a copy of `base` (mappings merge, everything else replaces)."""
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _load_with_bases(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        raise ConfigError(str(path), "base", f"circular 'base' chain: {' -> '.join(str(p) for p in seen + (path,))}")
+    data = _read_yaml(path, str(path))
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(str(path), "base", "must be a path (string) to another config file")
+    base_path = (path.parent / base).resolve()
+    if not base_path.is_file():
+        raise ConfigError(str(path), "base", f"base config not found: {base_path}")
+    return deep_merge(_load_with_bases(base_path, seen + (path,)), data)
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            # Discriminated-union branches show up as the tag name; keep them out of the user's field path.
+            if item in ("equidistant", "equisolid", "polynomial", "ocamcalib") and parts:
+                continue
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "-"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
+    """Field names allowed at the parent of `loc` (for unknown-key errors), when it can be resolved."""
+    current: Any = model
+    for item in loc[:-1]:
+        if isinstance(item, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None:
+            break
+        if item in fields:
+            annotation = fields[item].annotation
+            current = _model_in(annotation)
+            if current is None:
+                return None
+        else:
+            lens_cls = {
+                "equidistant": EquidistantLensConfig,
+                "equisolid": EquisolidLensConfig,
+                "polynomial": PolynomialLensConfig,
+                "ocamcalib": OCamCalibLensConfig,
+            }.get(item)
+            if lens_cls is None:
+                continue
+            current = lens_cls
+    fields = getattr(current, "model_fields", None)
+    return sorted(fields) if fields else None
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel class inside an annotation like `X`, `X | None`, `tuple[X, ...]` or `dict[str, X]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def validation_error_line(exc: ValidationError, model: type[BaseModel]) -> tuple[str, str]:
+    """(field path, problem) for the first error of a pydantic ValidationError, written for a user."""
+    err = exc.errors()[0]
+    loc = tuple(err.get("loc", ()))
+    field = _format_loc(loc)
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc)
+        problem = f"unknown key '{loc[-1]}'"
+        if allowed:
+            problem += f"; allowed keys here: {', '.join(allowed)}"
+    elif kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        problem = f"unknown type {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
+    elif kind == "union_tag_not_found":
+        problem = "missing 'type'; allowed: 'equidistant', 'equisolid', 'polynomial', 'ocamcalib'"
+    else:
+        msg = err.get("msg", "invalid value")
+        msg = msg.removeprefix("Value error, ")
+        got = err.get("input")
+        problem = msg if isinstance(got, (dict, list)) else f"{msg} (got {got!r})"
+    extra = len(exc.errors()) - 1
+    if extra > 0:
+        problem += f" (and {extra} more problem{'s' if extra > 1 else ''})"
+    return field, problem
+
+
+def validate_config_dict(data: dict[str, Any], file_label: str, base_dir: Path | None) -> RenderConfig:
+    """Validate a merged config mapping; raise ConfigError with one clear line on failure."""
+    try:
+        return RenderConfig.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        field, problem = validation_error_line(exc, RenderConfig)
+        raise ConfigError(file_label, field, problem) from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RenderConfig:
+    """Load a render config YAML (with its `base:` chain) and optional overrides; validate it."""
+    path = Path(path)
+    data = _load_with_bases(path)
+    if overrides:
+        data = deep_merge(data, overrides)
+    return validate_config_dict(data, str(path), path.resolve().parent)
+
+
+def load_sweep(path: str | Path) -> tuple[SweepConfig, list[tuple[str, RenderConfig]]]:
+    """Load a sweep file: its base config resolved once per variant, in file order."""
+    path = Path(path)
+    data = _read_yaml(path, str(path))
+    try:
+        sweep = SweepConfig.model_validate(data)
+    except ValidationError as exc:
+        field, problem = validation_error_line(exc, SweepConfig)
+        raise ConfigError(str(path), field, problem) from None
+    base_path = (path.resolve().parent / sweep.base).resolve()
+    if not base_path.is_file():
+        raise ConfigError(str(path), "base", f"base config not found: {base_path}")
+    base_data = _load_with_bases(base_path)
+    names = [v.name for v in sweep.variants]
+    if len(set(names)) != len(names):
+        raise ConfigError(str(path), "variants", f"variant names must be unique, got {names}")
+    resolved = []
+    for i, variant in enumerate(sweep.variants):
+        merged = deep_merge(base_data, variant.overrides)
+        label = f"{path} (variant '{variant.name}', overrides on {base_path.name})"
+        try:
+            cfg = RenderConfig.model_validate(merged, context={"base_dir": base_path.parent})
+        except ValidationError as exc:
+            field, problem = validation_error_line(exc, RenderConfig)
+            raise ConfigError(label, f"variants[{i}].overrides.{field}", problem) from None
+        resolved.append((variant.name, cfg))
+    return sweep, resolved
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Hashing
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def hashable_dict(config: RenderConfig) -> dict[str, Any]:
+    """The config as plain data with file references replaced by their content digests (machine-independent)."""
+    data = config.model_dump(mode="json")
+
+    def visit(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: visit(v) for k, v in node.items()}
+            if out.get("type") == "ocamcalib" and isinstance(out.get("file"), str):
+                out["file"] = "sha256:" + _file_digest(resolve_data_path(out["file"], None))
+            return out
+        if isinstance(node, list):
+            return [visit(v) for v in node]
+        return node
+
+    return visit(data)
+
+
+def config_hash(config: RenderConfig) -> str:
+    """A stable 16-hex-digit hash of the resolved config (key order, paths and formatting do not matter)."""
+    canonical = json.dumps(hashable_dict(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def config_to_yaml(config: RenderConfig) -> str:
+    """The resolved config as YAML (for printing and saving beside outputs)."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,1 @@
+"""Motion sources (the procedural library, AMASS/BEDLAM npz) in one canonical SMPL-22 form."""
