@@ -1,0 +1,176 @@
+"""The `synth` command line: validate|lens|rig|labels|visibility|render|farm|preview|export|assets|demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Callable
+
+from synth.errors import EgorigError
+
+log = logging.getLogger("synth")
+
+
+def _is_sweep_file(path: Path) -> bool:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except Exception:  # noqa: BLE001 - the real loader reports the problem
+        return False
+    return isinstance(data, dict) and "variants" in data
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    from synth.config import config_hash, config_to_yaml, load_config, load_sweep
+
+    path = Path(args.config)
+    if path.is_file() and _is_sweep_file(path):
+        sweep, variants = load_sweep(path)
+        print(f"# sweep {sweep.name}: {len(variants)} variants on {sweep.base}")
+        for name, cfg in variants:
+            print(f"{name}\t{config_hash(cfg)}\t{cfg.rig.label}")
+        return 0
+    cfg = load_config(path)
+    sys.stdout.write(config_to_yaml(cfg))
+    print(f"# config_hash: {config_hash(cfg)}")
+    return 0
+
+
+def _rig_from_config_path(path: Path):
+    from synth.config import load_config
+    from synth.geometry.rig import build_rig
+
+    cfg = load_config(path)
+    return cfg, build_rig(cfg.rig, path.resolve().parent)
+
+
+def cmd_lens(args: argparse.Namespace) -> int:
+    from synth.geometry import lenses
+
+    path = Path(args.path)
+    rows = []
+    if path.suffix.lower() == ".json" or args.path.startswith("builtin:"):
+        from synth.config import resolve_data_path
+
+        resolved = resolve_data_path(args.path, Path.cwd())
+        calib = lenses.load_ocamcalib(resolved)
+        if args.resolution:
+            calib = calib.scaled_to(args.resolution, args.resolution)
+        render = calib.render_lens()
+        settings = render.cycles_settings()
+        rows.append(
+            {
+                "camera": Path(resolved).stem,
+                "lens": calib.to_dict(),
+                "cycles": settings.to_dict(),
+                "max_fit_residual_px": settings.max_fit_residual_px,
+                "max_field_angle_deg": _deg(calib.max_field_angle_rad),
+            }
+        )
+    else:
+        _, rig = _rig_from_config_path(path)
+        for cam in rig.cameras:
+            rows.append(
+                {
+                    "camera": cam.name,
+                    "lens": (cam.calibration or cam.lens).to_dict(),
+                    "cycles": cam.cycles_settings().to_dict(),
+                    "max_fit_residual_px": cam.fit_residual_px,
+                    "max_field_angle_deg": _deg(cam.lens.max_field_angle_rad),
+                }
+            )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            c = row["cycles"]
+            print(
+                f"{row['camera']}: {c['panorama_type']} fov {_deg(c['fisheye_fov_rad']):.1f} deg, "
+                f"k = {[f'{k:.6g}' for k in c['polynomial_k']]}, sensor {c['sensor_width_mm']} mm, "
+                f"shift ({c['shift_x']:.5f}, {c['shift_y']:.5f}), {c['resolution_x']}x{c['resolution_y']} px, "
+                f"max fit residual {row['max_fit_residual_px']:.3f} px"
+            )
+    return 0
+
+
+def _deg(rad: float) -> float:
+    import math
+
+    return math.degrees(rad)
+
+
+def cmd_rig(args: argparse.Namespace) -> int:
+    cfg, rig = _rig_from_config_path(Path(args.config))
+    print(f"rig {rig.label}: {len(rig.cameras)} cameras, device frame x right, y back, z down (m)")
+    for cam in rig.cameras:
+        p = cam.position_device_m
+        a = cam.optical_axis_device
+        print(
+            f"  {cam.name:12s} position ({p[0]:+.3f}, {p[1]:+.3f}, {p[2]:+.3f})  optical axis "
+            f"({a[0]:+.3f}, {a[1]:+.3f}, {a[2]:+.3f})  {cam.lens.type} {cam.lens.width}x{cam.lens.height}"
+        )
+    if args.plot:
+        from synth.viz.rig_plot import plot_rig
+
+        out = plot_rig(rig, Path(args.plot))
+        print(f"wrote {out}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "validate": cmd_validate,
+    "lens": cmd_lens,
+    "rig": cmd_rig,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="synth", description="egorig's synthetic data generator")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="validate a render config (or sweep) and print it with its hash")
+    p.add_argument("config")
+
+    p = sub.add_parser("lens", help="print the Cycles camera settings of a calibration or of a config's rig")
+    p.add_argument("path", metavar="CALIB_OR_CONFIG")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--resolution", type=int, default=None, help="scale a calibration to this square size (px)")
+
+    p = sub.add_parser("rig", help="print a config's rig and optionally draw it on a head")
+    p.add_argument("config")
+    p.add_argument("--plot", metavar="PNG", default=None)
+
+    _register_pipeline_commands(sub)
+    return parser
+
+
+def _register_pipeline_commands(sub: argparse._SubParsersAction) -> None:
+    """Commands that run the pipeline (synth/commands.py)."""
+    from synth import commands
+
+    commands.register(sub, COMMANDS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except EgorigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

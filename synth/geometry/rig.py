@@ -1,0 +1,283 @@
+"""The head-mounted rig: cameras posed in the device frame from config, and the fit of the device onto a head."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from synth.constants import VIEWS
+from synth.geometry.transforms import euler_xyz_deg_to_matrix, make_T
+
+if TYPE_CHECKING:
+    from synth.config import LensConfig, RigConfig
+    from synth.geometry.lenses import Lens
+
+#: Rotation of the back cameras relative to the front ones: 180 degrees about the optical (z) axis (Ego4View).
+R_BACK_FROM_FRONT_CAMERA = np.diag([-1.0, -1.0, 1.0])
+#: Half-height of the horizontal slab of head vertices used to find the face and the back of the head, m.
+HEAD_SLAB_HALF_HEIGHT_M = 0.015
+
+
+@dataclass(frozen=True)
+class RigCamera:
+    """One camera of the rig.
+
+    T_device_from_camera: (4, 4) float64, OpenCV camera frame -> device frame, metres.
+    lens: the lens Cycles renders exactly (labels are computed with it).
+    calibration: the original calibration when `lens` is a fit of it (OCamCalib), else None.
+    fit_residual_px: max pixel distance between `calibration` and `lens` over the image circle (0 if exact).
+    """
+
+    name: str
+    T_device_from_camera: np.ndarray
+    lens: "Lens"
+    calibration: "Lens | None" = None
+    fit_residual_px: float = 0.0
+
+    @property
+    def position_device_m(self) -> np.ndarray:
+        """(3,) camera centre in the device frame, metres."""
+        return self.T_device_from_camera[:3, 3].copy()
+
+    def cycles_settings(self):
+        """The Cycles camera settings (with the calibration fit residual when the lens is a fit)."""
+        return (self.calibration or self.lens).cycles_settings()
+
+    @property
+    def optical_axis_device(self) -> np.ndarray:
+        """(3,) unit optical axis (OpenCV +z) in the device frame."""
+        return self.T_device_from_camera[:3, 2].copy()
+
+
+@dataclass(frozen=True)
+class Rig:
+    """The cameras of a head-mounted device, in the device frame (x right, y back, z down; metres)."""
+
+    cameras: tuple[RigCamera, ...]
+    label: str
+    front_to_rear_m: float
+    front_baseline_m: float
+    front_clearance_m: float
+    mount_height_m: float
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.cameras)
+
+    @property
+    def T_device_from_camera(self) -> np.ndarray:
+        """(V, 4, 4) float64, one OpenCV camera -> device transform per view."""
+        return np.stack([c.T_device_from_camera for c in self.cameras])
+
+    @property
+    def lenses(self) -> tuple["Lens", ...]:
+        return tuple(c.lens for c in self.cameras)
+
+    def camera(self, name: str) -> RigCamera:
+        for cam in self.cameras:
+            if cam.name == name:
+                return cam
+        raise KeyError(f"rig has no camera {name!r}; views: {self.views}")
+
+    def rear_cameras(self) -> tuple[RigCamera, ...]:
+        """Cameras behind the head: named back_* (or, for custom rigs without such names, behind y = 0.1 m)."""
+        named = tuple(c for c in self.cameras if c.name.startswith("back"))
+        if named:
+            return named
+        return tuple(c for c in self.cameras if c.T_device_from_camera[1, 3] > 0.1)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain-data description for dataset.json (lens dicts, Cycles settings and fit residuals included)."""
+        cams = []
+        for c in self.cameras:
+            cams.append(
+                {
+                    "name": c.name,
+                    "T_device_from_camera": c.T_device_from_camera.tolist(),
+                    "lens": c.lens.to_dict(),
+                    "calibration": c.calibration.to_dict() if c.calibration is not None else None,
+                    "cycles": c.cycles_settings().to_dict(),
+                    "max_fit_residual_px": c.fit_residual_px,
+                }
+            )
+        return {
+            "label": self.label,
+            "front_to_rear_m": self.front_to_rear_m,
+            "front_baseline_m": self.front_baseline_m,
+            "front_clearance_m": self.front_clearance_m,
+            "mount_height_m": self.mount_height_m,
+            "cameras": cams,
+        }
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def lens_from_config(cfg: "LensConfig", width: int, height: int, base_dir: Any = None) -> tuple["Lens", "Lens | None"]:
+    """Build (render lens, original calibration or None) for one lens config at the given resolution."""
+    from synth.config import resolve_data_path
+    from synth.geometry import lenses
+
+    fov_rad = math.radians(getattr(cfg, "fov_deg", 0.0) or 0.0)
+    if cfg.type == "equidistant":
+        lens = lenses.EquidistantLens(
+            width=width, height=height, fov_rad=fov_rad, shift_x=cfg.shift[0], shift_y=cfg.shift[1]
+        )
+        return lens, None
+    if cfg.type in ("equisolid", "polynomial"):
+        common = dict(
+            width=width,
+            height=height,
+            fov_rad=fov_rad,
+            sensor_width_mm=cfg.sensor_width_mm,
+            sensor_height_mm=cfg.sensor_height_mm if cfg.sensor_height_mm is not None else cfg.sensor_width_mm,
+            sensor_fit=cfg.sensor_fit,
+            shift_x=cfg.shift[0],
+            shift_y=cfg.shift[1],
+        )
+        if cfg.type == "equisolid":
+            return lenses.EquisolidLens(focal_mm=cfg.focal_mm, **common), None
+        return lenses.PolynomialLens(k=tuple(cfg.k), **common), None
+    calib = lenses.load_ocamcalib(resolve_data_path(cfg.file, base_dir), width=width, height=height)
+    return calib.render_lens(), calib
+
+
+def _camera_rotation(base: np.ndarray, pitch_deg: float, outward_deg: float, side_sign: float) -> np.ndarray:
+    """R_device_from_camera: `base` tilted by `pitch_deg` towards the body (camera +y) and `outward_deg` sideways.
+
+    base: (3, 3) neutral camera orientation in the device frame (optical axis = device +z).
+    side_sign: -1 for cameras on the wearer's left (device -x), +1 on the right.
+    """
+    # Pitch: rotate the optical axis (camera z) towards camera +y, i.e. about camera x by -pitch.
+    pitch = euler_xyz_deg_to_matrix((-pitch_deg, 0.0, 0.0))
+    # Outward tilt: about camera y; choose the sign so the optical axis leans to the camera's own side.
+    cam_x_in_device_x = base[0, 0]
+    sign = side_sign * (1.0 if cam_x_in_device_x >= 0 else -1.0)
+    outward = euler_xyz_deg_to_matrix((0.0, sign * outward_deg, 0.0))
+    return base @ outward @ pitch
+
+
+def build_rig(cfg: "RigConfig", base_dir: Any = None) -> Rig:
+    """Construct the rig of a config: the Ego4View layout or explicit custom cameras (device frame, metres)."""
+    width = height = cfg.resolution
+    cameras: list[RigCamera] = []
+    if cfg.preset == "ego4view":
+        rear_baseline = cfg.rear_baseline_m if cfg.rear_baseline_m is not None else cfg.front_baseline_m
+        layout = {
+            # view: (position in the device frame, neutral rotation, side sign, pitch)
+            "front_left": ((-cfg.front_baseline_m / 2, 0.0, 0.0), np.eye(3), -1.0, cfg.front_pitch_deg),
+            "front_right": ((cfg.front_baseline_m / 2, 0.0, 0.0), np.eye(3), 1.0, cfg.front_pitch_deg),
+            "back_left": ((-rear_baseline / 2, cfg.front_to_rear_m, 0.0), R_BACK_FROM_FRONT_CAMERA, -1.0,
+                          cfg.rear_pitch_deg),
+            "back_right": ((rear_baseline / 2, cfg.front_to_rear_m, 0.0), R_BACK_FROM_FRONT_CAMERA, 1.0,
+                           cfg.rear_pitch_deg),
+        }
+        for view in VIEWS:
+            position, base, side, pitch = layout[view]
+            R = _camera_rotation(base, pitch, cfg.yaw_deg, side)
+            lens, calib = lens_from_config(cfg.lens_for(view), width, height, base_dir)
+            cameras.append(_rig_camera(view, make_T(R, np.asarray(position)), lens, calib))
+        front_to_rear = cfg.front_to_rear_m
+    else:
+        for cam in cfg.cameras or ():
+            R = euler_xyz_deg_to_matrix(cam.rotation_deg)
+            lens, calib = lens_from_config(cam.lens, width, height, base_dir)
+            cameras.append(_rig_camera(cam.name, make_T(R, np.asarray(cam.position_m, dtype=np.float64)), lens, calib))
+        ys = [c.T_device_from_camera[1, 3] for c in cameras]
+        front_to_rear = float(max(ys) - min(ys))
+    return Rig(
+        cameras=tuple(cameras),
+        label=cfg.label,
+        front_to_rear_m=front_to_rear,
+        front_baseline_m=cfg.front_baseline_m,
+        front_clearance_m=cfg.front_clearance_m,
+        mount_height_m=cfg.mount_height_m,
+    )
+
+
+def _rig_camera(name: str, T: np.ndarray, lens: "Lens", calib: "Lens | None") -> RigCamera:
+    residual = float(calib.max_fit_residual_px) if calib is not None else 0.0
+    return RigCamera(name=name, T_device_from_camera=T, lens=lens, calibration=calib, fit_residual_px=residual)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HeadMount:
+    """Where the device sits on one head.
+
+    T_head_from_device: (4, 4) float64; the device axes equal the head axes (x right, y back, z down).
+    face_front_head_m, head_back_head_m: (3,) float64, head frame: the face's front-most and the head's back-most
+        surface points at the mount height.
+    d_fh_m: front cameras to the face along the device y axis (= the configured front clearance), metres.
+    d_rh_m: rear cameras to the back of the head along the device y axis, metres (negative: inside the head).
+    """
+
+    T_head_from_device: np.ndarray
+    face_front_head_m: np.ndarray
+    head_back_head_m: np.ndarray
+    d_fh_m: float
+    d_rh_m: float
+
+
+def head_extent_points(
+    head_vertices_head_m: np.ndarray, mount_height_m: float, slab_half_height_m: float = HEAD_SLAB_HALF_HEIGHT_M
+) -> tuple[np.ndarray, np.ndarray]:
+    """Front-most and back-most head vertices within a horizontal slab at the mount height.
+
+    head_vertices_head_m: (K, 3) float64, head frame (z down), metres.
+    mount_height_m: height of the slab above the head-frame origin (the EGO16 head joint), metres.
+    Returns (front point (3,), back point (3,)), head frame, metres.
+    """
+    verts = np.asarray(head_vertices_head_m, dtype=np.float64)
+    if verts.ndim != 2 or verts.shape[1] != 3 or len(verts) == 0:
+        raise ValueError(f"head_vertices_head_m must be (K, 3) with K > 0, got {verts.shape}")
+    z_mount = -mount_height_m  # z points down
+    half = slab_half_height_m
+    in_slab = np.abs(verts[:, 2] - z_mount) <= half
+    while not in_slab.any():
+        half *= 2.0
+        if half > 1.0:
+            raise ValueError(f"no head vertex near the mount height {mount_height_m} m; check mount_height_m")
+        in_slab = np.abs(verts[:, 2] - z_mount) <= half
+    slab = verts[in_slab]
+    return slab[np.argmin(slab[:, 1])].copy(), slab[np.argmax(slab[:, 1])].copy()
+
+
+def mount_from_points(
+    face_front_head_m: np.ndarray, head_back_head_m: np.ndarray, rig: Rig, front_clearance_m: float,
+    mount_height_m: float,
+) -> HeadMount:
+    """Place the device so its front cameras sit `front_clearance_m` ahead of the face, at the mount height.
+
+    The device origin (midpoint of the front cameras) lies in the head's mid-sagittal plane (x = 0), at
+    y = face_y - clearance and z = -mount_height in the head frame; its axes are the head's.
+    """
+    face = np.asarray(face_front_head_m, dtype=np.float64)
+    back = np.asarray(head_back_head_m, dtype=np.float64)
+    origin = np.array([0.0, face[1] - front_clearance_m, -mount_height_m])
+    T_head_from_device = make_T(np.eye(3), origin)
+    rear = rig.rear_cameras()
+    if rear:
+        rear_y_head = origin[1] + float(np.mean([c.T_device_from_camera[1, 3] for c in rear]))
+        d_rh = rear_y_head - back[1]
+    else:
+        d_rh = float("nan")
+    return HeadMount(
+        T_head_from_device=T_head_from_device,
+        face_front_head_m=face,
+        head_back_head_m=back,
+        d_fh_m=float(face[1] - origin[1]),
+        d_rh_m=float(d_rh),
+    )
+
+
+def fit_head_mount(
+    head_vertices_head_m: np.ndarray, rig: Rig, front_clearance_m: float | None = None,
+    mount_height_m: float | None = None,
+) -> HeadMount:
+    """Fit the device onto a head given its vertices in the head frame (defaults: the rig's configured values)."""
+    clearance = rig.front_clearance_m if front_clearance_m is None else front_clearance_m
+    height = rig.mount_height_m if mount_height_m is None else mount_height_m
+    front, back = head_extent_points(head_vertices_head_m, height)
+    return mount_from_points(front, back, rig, clearance, height)
