@@ -37,7 +37,7 @@ class EquidistantLensConfig(_Model):
     """Cycles FISHEYE_EQUIDISTANT: the field angle `fov_deg` spans the inscribed image circle."""
 
     type: Literal["equidistant"]
-    fov_deg: float = Field(185.0, gt=0.0, le=360.0)
+    fov_deg: float = Field(185.0, ge=10.0, le=360.0)
     shift: Shift = (0.0, 0.0)
 
 
@@ -45,7 +45,7 @@ class EquisolidLensConfig(_Model):
     """Cycles FISHEYE_EQUISOLID: r = 2 f sin(theta / 2) on a sensor of the given size (mm)."""
 
     type: Literal["equisolid"]
-    fov_deg: float = Field(185.0, gt=0.0, le=360.0)
+    fov_deg: float = Field(185.0, ge=10.0, le=360.0)
     focal_mm: float = Field(gt=0.0)
     sensor_width_mm: float = Field(ge=1.0)
     sensor_height_mm: float | None = Field(None, ge=1.0)
@@ -57,7 +57,7 @@ class PolynomialLensConfig(_Model):
     """Cycles FISHEYE_LENS_POLYNOMIAL: theta = -(k0 + k1 r + ... + k4 r^4), r in mm on the sensor."""
 
     type: Literal["polynomial"]
-    fov_deg: float = Field(185.0, gt=0.0, le=360.0)
+    fov_deg: float = Field(185.0, ge=10.0, le=360.0)
     k: tuple[float, float, float, float, float]
     sensor_width_mm: float = Field(ge=1.0)
     sensor_height_mm: float | None = Field(None, ge=1.0)
