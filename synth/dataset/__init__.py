@@ -1,0 +1,1 @@
+"""The native dataset format: writer, reader, schema, and the Ego4View export profile."""

@@ -1,0 +1,358 @@
+"""Writes the native dataset atomically and resumably: dataset.json, one directory per clip, index.jsonl."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS
+from synth.dataset import format as fmt
+from synth.errors import DatasetError
+
+log = logging.getLogger(__name__)
+
+#: Fixed zip entry time (the earliest a zip header can hold), so npz bytes depend only on the arrays.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+#: zlib level of compressed npz files (zlib's default; fixed so the bytes are reproducible).
+ZIP_COMPRESS_LEVEL = 6
+#: Unix host id and file mode written into every zip entry (independent of the platform writing it).
+_ZIP_CREATE_SYSTEM_UNIX = 3
+_ZIP_FILE_MODE = 0o644 << 16
+
+
+def write_npz_deterministic(path: Path, arrays: Mapping[str, np.ndarray], compress: bool) -> str:
+    """Write `arrays` as an .npz that np.load reads, with bytes that depend only on the data; return its sha256.
+
+    np.savez stamps every zip entry with the current time, so two runs differ. Here the entries are written in
+    sorted key order, each with a fixed timestamp, host system and file mode, a fixed deflate level, and the
+    array made C-contiguous first (np.save writes Fortran-ordered arrays differently).
+    """
+    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with open(path, "wb") as fh:
+        with zipfile.ZipFile(fh, mode="w", compression=compression, compresslevel=ZIP_COMPRESS_LEVEL) as zf:
+            for key in sorted(arrays):
+                info = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_EPOCH)
+                info.compress_type = compression
+                info.create_system = _ZIP_CREATE_SYSTEM_UNIX
+                info.external_attr = _ZIP_FILE_MODE
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+                zf.writestr(info, buffer.getvalue(), compress_type=compression, compresslevel=ZIP_COMPRESS_LEVEL)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return sha256_file(path)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def json_bytes(obj: Any) -> bytes:
+    """Canonical JSON (sorted keys, 2-space indent, trailing newline); numpy scalars and arrays become lists."""
+    return (json.dumps(obj, sort_keys=True, indent=2, default=_json_default) + "\n").encode("utf-8")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file_atomic(path: Path, data: bytes) -> None:
+    """Write bytes to `path` through a sibling tmp file, fsync, then os.replace."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def read_index(path: Path) -> tuple[dict[str, dict], bool]:
+    """Parse index.jsonl into {clip_id: line}; the bool says a torn last line (a crash mid-append) was dropped.
+
+    A malformed line that is not the last one means the file was edited or damaged: DatasetError.
+    """
+    entries: dict[str, dict] = {}
+    if not path.exists():
+        return entries, False
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    torn = False
+    # A complete file ends with "\n", so the last element is b""; anything else there is a torn append.
+    if lines and lines[-1] == b"":
+        lines = lines[:-1]
+    elif lines:
+        torn = True
+        lines = lines[:-1]
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            missing = [k for k in fmt.INDEX_KEYS if k not in entry]
+            if missing:
+                raise ValueError(f"missing keys {missing}")
+            fmt.clip_index(entry["clip_id"])
+        except (ValueError, DatasetError) as exc:
+            raise DatasetError(
+                f"{path}: line {number} is not a valid index entry ({exc}); remove that line (its clip is then "
+                f"redone) or regenerate the dataset"
+            ) from None
+        entries[entry["clip_id"]] = entry
+    return entries, torn
+
+
+class DatasetWriter:
+    """Creates or resumes a dataset directory and commits clips one at a time.
+
+    A clip is staged in clips/.<clip_id>.tmp/ (the renderer may put images and passes there first), moved to
+    clips/<clip_id>/ with os.replace, and only then appended to index.jsonl: the index line is the commit point.
+    One process owns a writer (the farm driver); workers only fill tmp dirs.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, dataset_meta: Mapping[str, Any]):
+        """out_dir: the dataset directory (created if needed). dataset_meta: the dataset.json keys of DESIGN
+        section 7 except num_clips/clip_ids/splits (filled here); must include "config_hash".
+        """
+        self.root = Path(out_dir)
+        self.clips_dir = self.root / fmt.CLIPS_DIR
+        self.dataset_json = self.root / fmt.DATASET_JSON
+        self.index_path = self.root / fmt.INDEX_JSONL
+        self._fresh_tmp: set[str] = set()
+        meta = self._normalise_meta(dataset_meta)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.clips_dir.mkdir(exist_ok=True)
+        if self.dataset_json.exists():
+            existing = self._load_existing()
+            if existing.get("config_hash") != meta["config_hash"]:
+                raise DatasetError(
+                    f"{self.dataset_json}: this directory holds a dataset with config_hash "
+                    f"{existing.get('config_hash')}, but the current config has config_hash {meta['config_hash']}; "
+                    f"use a new --out directory or delete {self.root} to start over"
+                )
+            self.meta = existing
+        else:
+            self.meta = meta
+            write_file_atomic(self.dataset_json, json_bytes(meta))
+        self._index = self._load_index()
+
+    # ------------------------------------------------------------------ dataset.json
+    def _normalise_meta(self, dataset_meta: Mapping[str, Any]) -> dict[str, Any]:
+        meta = dict(dataset_meta)
+        if not meta.get("config_hash"):
+            raise DatasetError("dataset_meta: 'config_hash' is required (the hash of the resolved config)")
+        version = meta.setdefault("schema_version", fmt.SCHEMA_VERSION)
+        if version != fmt.SCHEMA_VERSION:
+            raise DatasetError(f"dataset_meta: schema_version {version} given, this writer writes {fmt.SCHEMA_VERSION}")
+        meta.setdefault("joints", list(EGO16_JOINTS))
+        meta.setdefault("heatmap_joints", list(HEATMAP_JOINTS))
+        meta.setdefault("heatmap", {"size": fmt.DEFAULT_HEATMAP_SIZE, "sigma": fmt.DEFAULT_HEATMAP_SIGMA})
+        meta.setdefault("blender_version", None)
+        meta.setdefault("asset_manifest_hash", None)
+        meta["num_clips"] = 0
+        meta["clip_ids"] = []
+        meta["splits"] = {name: [] for name in fmt.SPLITS}
+        missing = [k for k in fmt.DATASET_KEYS if k not in meta]
+        if missing:
+            raise DatasetError(f"dataset_meta: missing keys {missing} (DESIGN section 7 lists dataset.json)")
+        image = meta["image"]
+        if image.get("format") not in (None, *fmt.IMAGE_FORMATS):
+            raise DatasetError(f"dataset_meta: image.format {image.get('format')!r}, expected one of "
+                               f"{list(fmt.IMAGE_FORMATS)} or null")
+        return json.loads(json_bytes(meta))
+
+    def _load_existing(self) -> dict[str, Any]:
+        try:
+            existing = json.loads(self.dataset_json.read_text())
+        except (OSError, ValueError) as exc:
+            raise DatasetError(
+                f"{self.dataset_json}: unreadable ({exc}); delete {self.root} or use a new --out directory"
+            ) from None
+        if existing.get("schema_version") != fmt.SCHEMA_VERSION:
+            raise DatasetError(
+                f"{self.dataset_json}: schema_version {existing.get('schema_version')} cannot be resumed by this "
+                f"egorig (schema {fmt.SCHEMA_VERSION}); use a new --out directory"
+            )
+        return existing
+
+    # ------------------------------------------------------------------ index.jsonl
+    def _load_index(self) -> dict[str, dict]:
+        entries, torn = read_index(self.index_path)
+        gone = [cid for cid in entries if not (self.clips_dir / cid / fmt.LABELS_NPZ).exists()]
+        for cid in gone:
+            log.warning("%s: %s is indexed but its directory is missing; it will be redone", self.index_path, cid)
+            del entries[cid]
+        if torn or gone:
+            if torn:
+                log.warning("%s: dropped a torn last line left by an interrupted run", self.index_path)
+            data = b"".join(json.dumps(e, sort_keys=True).encode() + b"\n" for e in entries.values())
+            write_file_atomic(self.index_path, data)
+        return entries
+
+    def completed_clip_ids(self) -> list[str]:
+        """Ids of committed clips (those with an index.jsonl line), sorted."""
+        return sorted(self._index)
+
+    def is_complete(self, clip_id: str) -> bool:
+        return clip_id in self._index
+
+    # ------------------------------------------------------------------ clips
+    def clip_dir(self, clip_id: str) -> Path:
+        return self.clips_dir / clip_id
+
+    def clip_dir_tmp(self, clip_id: str) -> Path:
+        """The staging directory clips/.<clip_id>.tmp/; the first call per clip wipes a leftover from a crash."""
+        fmt.clip_index(clip_id)
+        if self.is_complete(clip_id):
+            raise DatasetError(f"{self.root}: {clip_id} is already complete (in {fmt.INDEX_JSONL}); skip it")
+        tmp = self.clips_dir / f".{clip_id}.tmp"
+        if clip_id not in self._fresh_tmp:
+            if tmp.exists():
+                log.info("%s: removing the partial %s left by an interrupted run", self.root, tmp.name)
+                shutil.rmtree(tmp)
+            self._fresh_tmp.add(clip_id)
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp
+
+    def write_clip(
+        self,
+        clip_id: str,
+        clip_meta: Mapping[str, Any],
+        labels: Mapping[str, np.ndarray],
+        heatmaps: np.ndarray,
+        seconds: Mapping[str, float],
+    ) -> dict:
+        """Commit one clip; returns its index.jsonl entry.
+
+        clip_meta: clip.json content (DESIGN section 7); "clip_id" and "frames" are set here.
+        labels: the arrays of format.LABEL_SPECS (loss-free casts to the stored dtype are applied).
+        heatmaps: (F, V, 15, S, S) heatmaps, stored as float16.
+        seconds: time spent per stage, recorded in the index line.
+        """
+        start = time.perf_counter()
+        where = f"clip {clip_id}"
+        labels, dims = fmt.validate_arrays(labels, fmt.LABEL_SPECS, where, coerce=True)
+        size = int(self.meta["heatmap"]["size"])
+        dims["S"] = size
+        hm, dims = fmt.validate_arrays({fmt.HEATMAPS_KEY: heatmaps}, (fmt.HEATMAP_SPEC,), where, dims, coerce=True)
+        frame_index = labels["frame_index"]
+        if frame_index.size and (frame_index.min() < 0 or np.any(np.diff(frame_index) <= 0)):
+            raise DatasetError(f"{where}: frame_index must be non-negative and strictly increasing")
+        views = list(clip_meta.get("views", self.meta["views"]))
+        if len(views) != dims["V"]:
+            raise DatasetError(f"{where}: labels have {dims['V']} views but the clip lists {views}")
+        meta = dict(clip_meta)
+        meta["clip_id"] = clip_id
+        meta["frames"] = dims["F"]
+        meta.setdefault("views", views)
+        missing = [k for k in fmt.CLIP_KEYS if k not in meta]
+        if missing:
+            raise DatasetError(f"{where}: clip_meta lacks {missing} (DESIGN section 7 lists clip.json)")
+
+        tmp = self.clip_dir_tmp(clip_id)
+        write_file_atomic(tmp / fmt.CLIP_JSON, json_bytes(meta))
+        labels_sha = write_npz_deterministic(tmp / fmt.LABELS_NPZ, labels, compress=False)
+        heatmaps_sha = write_npz_deterministic(tmp / fmt.HEATMAPS_NPZ, hm, compress=True)
+        _fsync_dir(tmp)
+
+        final = self.clip_dir(clip_id)
+        if final.exists():
+            # Renamed into place by a run that died before its index line: not committed, so replace it.
+            log.warning("%s: replacing the uncommitted %s from an interrupted run", self.root, clip_id)
+            stale = self.clips_dir / f".{clip_id}.stale"
+            if stale.exists():
+                shutil.rmtree(stale)
+            os.replace(final, stale)
+            shutil.rmtree(stale)
+        os.replace(tmp, final)
+        _fsync_dir(self.clips_dir)
+        self._fresh_tmp.discard(clip_id)
+
+        timing = {str(k): float(v) for k, v in seconds.items()}
+        timing["write"] = time.perf_counter() - start
+        entry = {
+            "clip_id": clip_id,
+            "frames": dims["F"],
+            "seconds": timing,
+            "labels_sha256": labels_sha,
+            "heatmaps_sha256": heatmaps_sha,
+        }
+        self._append_index(entry)
+        self._index[clip_id] = entry
+        return entry
+
+    def _append_index(self, entry: dict) -> None:
+        line = json.dumps(entry, sort_keys=True).encode("utf-8") + b"\n"
+        with open(self.index_path, "ab") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    # ------------------------------------------------------------------ finalize
+    def finalize(self, splits: Mapping[str, list[str]],
+                 identity_of: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """Rewrite dataset.json with num_clips, sorted clip_ids and `splits` ({train, val, test}: clip ids).
+
+        Every split id must be a completed clip, in one split only, and the splits must be identity-disjoint
+        (identities read from clip.json unless `identity_of` is given). Returns the new dataset.json content.
+        """
+        unknown = sorted(set(splits) - set(fmt.SPLITS))
+        if unknown:
+            raise DatasetError(f"finalize: unknown split names {unknown}; use {list(fmt.SPLITS)}")
+        identity_of = identity_of or self._identity_of
+        owner: dict[str, str] = {}
+        split_of_identity: dict[str, str] = {}
+        for name in fmt.SPLITS:
+            for cid in splits.get(name, []):
+                if cid not in self._index:
+                    raise DatasetError(f"finalize: split '{name}' lists {cid}, which is not a completed clip")
+                if cid in owner:
+                    raise DatasetError(f"finalize: {cid} is in both '{owner[cid]}' and '{name}'")
+                owner[cid] = name
+                ident = identity_of(cid)
+                other = split_of_identity.setdefault(ident, name)
+                if other != name:
+                    raise DatasetError(
+                        f"finalize: identity {ident} appears in '{other}' and '{name}'; splits must be by identity"
+                    )
+        meta = dict(self.meta)
+        meta["clip_ids"] = self.completed_clip_ids()
+        meta["num_clips"] = len(meta["clip_ids"])
+        meta["splits"] = {name: sorted(splits.get(name, [])) for name in fmt.SPLITS}
+        write_file_atomic(self.dataset_json, json_bytes(meta))
+        self.meta = json.loads(json_bytes(meta))
+        return self.meta
+
+    def _identity_of(self, clip_id: str) -> str:
+        meta = json.loads((self.clip_dir(clip_id) / fmt.CLIP_JSON).read_text())
+        return str(meta["identity"]["identity_id"])
