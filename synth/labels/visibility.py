@@ -1,0 +1,300 @@
+"""Per-view joint visibility and occluder labels by casting camera-to-joint rays through the posed meshes (warp BVH).
+
+Rule. For frame f, view v with camera centre o and joint j at p (world, metres), d = |p - o|:
+
+* visibility 0 (outside) when the joint is not in the field of view (`in_fov` False: behind the lens, beyond the
+  lens' field angle, or outside the image bounds); occluder 0.
+* Otherwise cast the ray o -> p through every occluder surface (own body, garments, scene; triangles hit from
+  either side). Let s be the distance of the first hit. The joint is OCCLUDED (visibility 1) when
+
+      s < d - tau_j,    tau_j = min(t_j, FLESH_CAP_M) + TOLERANCE_MARGIN_M,
+
+  where t_j is this frame's distance from the joint to the nearest vertex of the body mesh (the flesh around the
+  joint); occluder = the class of that first surface (1 own body, 2 garment, 3 scene). Else it is VISIBLE (2).
+
+Why. Joints sit inside the body, so the ray always meets the joint's own skin before the joint, at least about
+t_j in front of it. Surfaces within tau_j of the joint along the ray are treated as the joint's own flesh: its skin,
+or a garment lying on it. TOLERANCE_MARGIN_M (2 cm) absorbs the gap between the nearest vertex and the true
+surface, triangulation and float32 differences. Measured on an Anny frame, this rule agreed with the same test
+applied to Cycles' rendered depth pass at the projected pixel on 99.6 % of in-view joints. Garments count via the
+body's t_j only, so a tight sleeve (within the margin of the skin) leaves the elbow visible and a loose coat hides
+it (occluder 2). Known limit: t_j is the flesh thickness in the thinnest direction; a joint seen along its limb
+(an ankle seen down the shin, a wrist down the forearm) has more flesh on the ray than t_j + margin and is marked
+occluded by its own body, as the depth pass would show it.
+
+Cap. Every surface inside the tau_j sphere is treated as the joint's own flesh, whatever it really is: a hand resting
+on the belly, a forearm across the thigh. Over 24 sampled Anny adults (rest pose) t_j is 1.7-2.5 cm at the wrists,
+2.7-3.8 cm at the ankles, 1.6-3.7 cm at the elbows, 3.9-6.4 cm at the knees, 3.0-6.3 cm at the shoulders, but up to
+10.7 cm at the hips of heavy bodies (median 4.8 cm). The uncapped sphere around such a joint would let whole limbs
+lying on the skin pass as "own flesh". FLESH_CAP_M (10 cm) bounds the ignored zone; a joint buried deeper than the
+cap and seen through its full flesh is marked occluded by its own body (the image shows belly or buttock there, not
+the joint's neighbourhood). The end effectors of the visibility table (t_j < 4 cm) are never affected.
+
+Performance: one BVH per clip over the body + garment triangles (built once, refitted per frame), one static BVH
+over the scene meshes; one kernel launch per frame computes the nearest-vertex distances and casts all V x J rays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import warp as wp
+
+from synth.constants import OCC_BODY, OCC_GARMENT, OCC_NONE, OCC_SCENE, VIS_OCCLUDED, VIS_OUTSIDE, VIS_VISIBLE
+
+#: Extra distance (m) in front of the joint's flesh within which a hit still counts as the joint's own surface.
+TOLERANCE_MARGIN_M = 0.02
+#: Largest flesh thickness t_j (m) credited to a joint (see "Cap" in the module docstring).
+FLESH_CAP_M = 0.10
+#: Default half side (m) of the square ground plane returned by ground_plane().
+GROUND_HALF_SIZE_M = 50.0
+
+#: Warp device used for the ray casts (labels are computed on CPU workers).
+DEFAULT_DEVICE = "cpu"
+
+
+def _mesh_parts(item, what: str) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """(vertices, faces, occluder class or None) of a (vertices, faces[, class]) tuple or an object with
+    `.vertices` and `.faces` (e.g. synth.appearance.garments.GarmentMesh)."""
+    if hasattr(item, "vertices") and hasattr(item, "faces"):
+        return np.asarray(item.vertices), np.asarray(item.faces), None
+    if isinstance(item, (tuple, list)) and len(item) in (2, 3):
+        return np.asarray(item[0]), np.asarray(item[1]), (int(item[2]) if len(item) == 3 else None)
+    raise ValueError(f"{what} must be (vertices, faces), (vertices, faces, occluder_class) or have .vertices/.faces")
+
+
+@dataclass(frozen=True)
+class OccluderScene:
+    """The surfaces a camera->joint ray can hit during a clip, in the world frame (metres).
+
+    body_vertices_world_m: (F, Vb, 3) float, the posed body per frame (class OCC_BODY; t_j is measured on it).
+    body_faces: (Tb, 3) int triangle vertex indices into the body vertices.
+    garments: moving garments, class OCC_GARMENT: each (vertices (F, Vg, 3) float world m, faces (Tg, 3) int) or an
+        object with those as `.vertices` / `.faces`.
+    scene_meshes: static occluders: each (vertices (Vs, 3) float world m, faces (Ts, 3) int[, occluder class]);
+        the class defaults to OCC_SCENE.
+    """
+
+    body_vertices_world_m: np.ndarray
+    body_faces: np.ndarray
+    garments: tuple = ()
+    scene_meshes: tuple = ()
+
+    def __post_init__(self):
+        body = np.asarray(self.body_vertices_world_m)
+        if body.ndim != 3 or body.shape[-1] != 3:
+            raise ValueError(f"body_vertices_world_m must be (F, Vb, 3), got {body.shape}")
+        _check_faces("body_faces", self.body_faces, body.shape[1])
+        garments = tuple(_mesh_parts(g, f"garment {i}")[:2] for i, g in enumerate(self.garments))
+        for i, (verts, faces) in enumerate(garments):
+            if verts.ndim != 3 or verts.shape[0] != body.shape[0] or verts.shape[-1] != 3:
+                raise ValueError(f"garment {i} vertices must be (F={body.shape[0]}, Vg, 3), got {verts.shape}")
+            _check_faces(f"garment {i} faces", faces, verts.shape[1])
+        scene = []
+        for i, item in enumerate(self.scene_meshes):
+            verts, faces, cls = _mesh_parts(item, f"scene mesh {i}")
+            if verts.ndim != 2 or verts.shape[-1] != 3:
+                raise ValueError(f"scene mesh {i} vertices must be (Vs, 3), got {verts.shape}")
+            _check_faces(f"scene mesh {i} faces", faces, verts.shape[0])
+            scene.append((verts, faces, OCC_SCENE if cls is None else cls))
+        object.__setattr__(self, "garments", garments)
+        object.__setattr__(self, "scene_meshes", tuple(scene))
+
+    @property
+    def num_frames(self) -> int:
+        return int(np.shape(self.body_vertices_world_m)[0])
+
+    @property
+    def num_body_vertices(self) -> int:
+        return int(np.shape(self.body_vertices_world_m)[1])
+
+    def dynamic_faces(self) -> tuple[np.ndarray, np.ndarray]:
+        """Body then garment triangles of the moving BVH: ((T, 3) int32 into dynamic_vertices, (T,) int32 class)."""
+        faces = [np.asarray(self.body_faces, dtype=np.int64)]
+        classes = [np.full(len(faces[0]), OCC_BODY, dtype=np.int32)]
+        offset = self.num_body_vertices
+        for verts, g_faces in self.garments:
+            faces.append(np.asarray(g_faces, dtype=np.int64) + offset)
+            classes.append(np.full(len(g_faces), OCC_GARMENT, dtype=np.int32))
+            offset += np.shape(verts)[1]
+        return np.concatenate(faces).astype(np.int32), np.concatenate(classes)
+
+    def dynamic_vertices(self, frame: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Body then garment vertices of one frame: (Vb + sum Vg, 3) float32 world m (written into `out` if given)."""
+        parts = [self.body_vertices_world_m[frame]] + [verts[frame] for verts, _ in self.garments]
+        if out is None:
+            return np.concatenate(parts).astype(np.float32)
+        start = 0
+        for part in parts:
+            out[start : start + len(part)] = part
+            start += len(part)
+        return out
+
+    def static_mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Scene meshes merged: ((Vs, 3) float32, (Ts, 3) int32, (Ts,) int32 class), or None without scene meshes."""
+        if not self.scene_meshes:
+            return None
+        verts, faces, classes, offset = [], [], [], 0
+        for v, f, cls in self.scene_meshes:
+            verts.append(np.asarray(v, dtype=np.float32))
+            faces.append(np.asarray(f, dtype=np.int64) + offset)
+            classes.append(np.full(len(f), cls, dtype=np.int32))
+            offset += len(v)
+        return np.concatenate(verts), np.concatenate(faces).astype(np.int32), np.concatenate(classes)
+
+
+def _check_faces(name: str, faces, num_vertices: int) -> None:
+    faces = np.asarray(faces)
+    if faces.ndim != 2 or faces.shape[-1] != 3 or len(faces) == 0:
+        raise ValueError(f"{name} must be a non-empty (T, 3) integer array, got shape {faces.shape}")
+    if faces.min() < 0 or faces.max() >= num_vertices:
+        raise ValueError(f"{name} index vertices outside [0, {num_vertices}); fix the mesh")
+
+
+def ground_plane(half_size_m: float = GROUND_HALF_SIZE_M, height_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A square floor at z = height_m: (vertices (4, 3) float64 world m, faces (2, 3) int32)."""
+    s = float(half_size_m)
+    z = float(height_m)
+    verts = np.array([[-s, -s, z], [s, -s, z], [s, s, z], [-s, s, z]], dtype=np.float64)
+    return verts, np.array([[0, 1, 2], [0, 2, 3]], dtype=np.int32)
+
+
+@dataclass(frozen=True)
+class VisibilityLabels:
+    """visibility (F, V, J) uint8 (0 outside, 1 occluded, 2 visible); occluder (F, V, J) uint8 (0 none, 1 body,
+    2 garment, 3 scene); flesh_depth_m (F, J) float32, t_j = joint to nearest body vertex, metres."""
+
+    visibility: np.ndarray
+    occluder: np.ndarray
+    flesh_depth_m: np.ndarray
+
+
+@wp.kernel
+def _visibility_kernel(
+    frame: wp.int32,
+    dynamic_mesh: wp.uint64,
+    dynamic_class: wp.array(dtype=wp.int32),
+    static_mesh: wp.uint64,
+    static_class: wp.array(dtype=wp.int32),
+    has_static: wp.int32,
+    points: wp.array(dtype=wp.vec3),
+    num_body_points: wp.int32,
+    centres: wp.array2d(dtype=wp.vec3),
+    joints: wp.array2d(dtype=wp.vec3),
+    flesh_cap: wp.float32,
+    margin: wp.float32,
+    hit_class: wp.array3d(dtype=wp.int32),
+    flesh_depth: wp.array2d(dtype=wp.float32),
+):
+    j = wp.tid()
+    p = joints[frame, j]
+    best_sq = float(1.0e30)
+    for k in range(num_body_points):
+        best_sq = wp.min(best_sq, wp.length_sq(points[k] - p))
+    t_j = wp.sqrt(best_sq)
+    flesh_depth[frame, j] = t_j
+    tolerance = wp.min(t_j, flesh_cap) + margin
+    for v in range(centres.shape[1]):
+        origin = centres[frame, v]
+        ray = p - origin
+        dist = wp.length(ray)
+        max_t = dist - tolerance
+        cls = wp.int32(0)
+        if max_t > 0.0:
+            direction = ray / dist
+            query = wp.mesh_query_ray(dynamic_mesh, origin, direction, max_t)
+            nearest = max_t
+            if query.result:
+                nearest = query.t
+                cls = dynamic_class[query.face]
+            if has_static != 0:
+                query_static = wp.mesh_query_ray(static_mesh, origin, direction, nearest)
+                if query_static.result:
+                    if query_static.t < nearest:
+                        cls = static_class[query_static.face]
+        hit_class[frame, v, j] = cls
+
+
+def _init_warp() -> None:
+    """Initialise warp without its info banner on stdout (label workers log elsewhere)."""
+    if wp.config.log_level < wp.LOG_WARNING:
+        wp.config.log_level = wp.LOG_WARNING
+    wp.init()
+
+
+def compute_visibility(
+    scene: OccluderScene,
+    camera_centres_world_m,
+    joints3d_world_m,
+    in_fov,
+    margin_m: float = TOLERANCE_MARGIN_M,
+    flesh_cap_m: float = FLESH_CAP_M,
+    device: str = DEFAULT_DEVICE,
+) -> VisibilityLabels:
+    """Visibility and occluder codes for a whole clip (rule in the module docstring).
+
+    scene: the clip's occluders (F frames).
+    camera_centres_world_m: (F, V, 3) float, camera centres, world frame, metres.
+    joints3d_world_m: (F, J, 3) float, world frame, metres.
+    in_fov: (F, V, J) bool, from projection.project_joints (False -> visibility 0).
+    margin_m, flesh_cap_m: the rule's constants (m); pass flesh_cap_m=np.inf for the uncapped rule.
+    Returns VisibilityLabels.
+    """
+    centres = np.asarray(camera_centres_world_m, dtype=np.float32)
+    joints = np.asarray(joints3d_world_m, dtype=np.float32)
+    in_fov = np.asarray(in_fov, dtype=bool)
+    num_frames = scene.num_frames
+    if centres.ndim != 3 or centres.shape[0] != num_frames or centres.shape[-1] != 3:
+        raise ValueError(f"camera_centres_world_m must be (F={num_frames}, V, 3), got {centres.shape}")
+    if joints.ndim != 3 or joints.shape[0] != num_frames or joints.shape[-1] != 3:
+        raise ValueError(f"joints3d_world_m must be (F={num_frames}, J, 3), got {joints.shape}")
+    num_views, num_joints = centres.shape[1], joints.shape[1]
+    if in_fov.shape != (num_frames, num_views, num_joints):
+        raise ValueError(f"in_fov must be (F, V, J) = {(num_frames, num_views, num_joints)}, got {in_fov.shape}")
+    if num_frames == 0 or num_views == 0 or num_joints == 0:
+        empty = np.zeros((num_frames, num_views, num_joints), dtype=np.uint8)
+        return VisibilityLabels(empty, empty.copy(), np.zeros((num_frames, num_joints), dtype=np.float32))
+
+    _init_warp()
+    faces, classes = scene.dynamic_faces()
+    buffer = scene.dynamic_vertices(0)
+    points = wp.array(buffer, dtype=wp.vec3, device=device)
+    dynamic_mesh = wp.Mesh(points=points, indices=wp.array(faces.ravel(), dtype=wp.int32, device=device))
+    dynamic_class = wp.array(classes, dtype=wp.int32, device=device)
+    static = scene.static_mesh()
+    if static is None:
+        static_mesh, static_id = None, wp.uint64(0)
+        static_class = wp.zeros(1, dtype=wp.int32, device=device)
+    else:
+        static_mesh = wp.Mesh(
+            points=wp.array(static[0], dtype=wp.vec3, device=device),
+            indices=wp.array(static[1].ravel(), dtype=wp.int32, device=device),
+        )
+        static_id = static_mesh.id
+        static_class = wp.array(static[2], dtype=wp.int32, device=device)
+
+    centres_wp = wp.array(centres, dtype=wp.vec3, device=device)
+    joints_wp = wp.array(joints, dtype=wp.vec3, device=device)
+    hit_class = wp.zeros((num_frames, num_views, num_joints), dtype=wp.int32, device=device)
+    flesh = wp.zeros((num_frames, num_joints), dtype=wp.float32, device=device)
+    for f in range(num_frames):
+        if f > 0:
+            dynamic_mesh.points.assign(scene.dynamic_vertices(f, out=buffer))
+            dynamic_mesh.refit()
+        wp.launch(
+            _visibility_kernel,
+            dim=num_joints,
+            inputs=[
+                f, dynamic_mesh.id, dynamic_class, static_id, static_class, int(static is not None),
+                dynamic_mesh.points, scene.num_body_vertices, centres_wp, joints_wp,
+                float(flesh_cap_m), float(margin_m),
+            ],
+            outputs=[hit_class, flesh],
+            device=device,
+        )
+    hits = hit_class.numpy()
+    occluded = in_fov & (hits != OCC_NONE)
+    visibility = np.where(in_fov, np.where(occluded, VIS_OCCLUDED, VIS_VISIBLE), VIS_OUTSIDE).astype(np.uint8)
+    occluder = np.where(occluded, hits, OCC_NONE).astype(np.uint8)
+    return VisibilityLabels(visibility, occluder, flesh.numpy())
