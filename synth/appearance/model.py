@@ -1,0 +1,220 @@
+"""Plain-data description of a clip's look: skin, hair, painted and loose garments, ground, sky and sun."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from synth.constants import BODY_PARTS
+
+RGB = tuple[float, float, float]
+
+#: Cloth texture patterns the renderer knows.
+CLOTH_PATTERNS: tuple[str, ...] = ("solid", "stripes", "checks", "noise")
+#: Loose garments with real geometry (synth/appearance/garments.py builds them).
+LOOSE_KINDS: tuple[str, ...] = ("skirt", "dress", "coat")
+#: Ground patterns the renderer knows.
+GROUND_PATTERNS: tuple[str, ...] = ("tiles", "concrete", "grass", "wood")
+
+# Pass codes written by the renderer (object index and the `parts` mask), shared with dataset readers.
+#: Object pass index per object class (equal to the occluder codes of synth.constants).
+OBJECT_INDEX_BODY = 1
+OBJECT_INDEX_GARMENT = 2
+OBJECT_INDEX_SCENE = 3
+#: Parts mask value: 0 = background or scene, 1 + BODY_PARTS index for the body, GARMENT_MASK_BASE + LOOSE_KINDS
+#: index for loose garments.
+PARTS_MASK_BACKGROUND = 0
+PARTS_MASK_BODY_OFFSET = 1
+GARMENT_MASK_BASE = 32
+assert PARTS_MASK_BODY_OFFSET + len(BODY_PARTS) <= GARMENT_MASK_BASE
+
+
+def part_mask_value(part: str) -> int:
+    """Parts-mask value of a body part name (see PARTS_MASK_BODY_OFFSET)."""
+    return PARTS_MASK_BODY_OFFSET + BODY_PARTS.index(part)
+
+
+def garment_mask_value(kind: str) -> int:
+    """Parts-mask value of a loose garment kind (see GARMENT_MASK_BASE)."""
+    return GARMENT_MASK_BASE + LOOSE_KINDS.index(kind)
+
+
+@dataclass(frozen=True)
+class ClothTexture:
+    """A procedural cloth pattern painted in the rest-pose coordinates of the surface (so it moves with it).
+
+    pattern: one of CLOTH_PATTERNS. color_a / color_b: linear-RGB albedo in [0, 1] (solid uses color_a only).
+    scale_m: pattern period in metres (stripe pair, check pair, noise feature size).
+    angle_rad: rotation of stripes/checks about the vertical axis of the rest pose.
+    roughness: Principled BSDF roughness in [0, 1].
+    """
+
+    pattern: str
+    color_a: RGB
+    color_b: RGB
+    scale_m: float
+    angle_rad: float
+    roughness: float
+
+
+@dataclass(frozen=True)
+class Top:
+    """Painted upper garment. Hems are thresholds on smooth rest-pose fields (see synth/appearance/bodymap.py).
+
+    style: "long_sleeve" | "short_sleeve" | "sleeveless".
+    sleeve_t: arm coordinate of the sleeve hem (0 = shoulder, 1 = wrist); 0 means sleeveless.
+    hem_t: torso coordinate of the lower hem (0 = hip-joint height, 1 = shoulder height); the top covers above it.
+    """
+
+    style: str
+    cloth: ClothTexture
+    sleeve_t: float
+    hem_t: float
+
+
+@dataclass(frozen=True)
+class Bottom:
+    """Painted lower garment.
+
+    style: "trousers" | "shorts" | "skirt" (a skirt is painted short on the legs; its loose geometry hangs over it).
+    leg_t: leg coordinate of the leg hem (0 = hip joint, 1 = ankle). waist_t: torso coordinate of the waistband.
+    """
+
+    style: str
+    cloth: ClothTexture
+    leg_t: float
+    waist_t: float
+
+
+@dataclass(frozen=True)
+class Shoes:
+    """Painted shoes: the whole foot part plus the shin above the ankle up to `shaft_t` (leg coordinate span).
+
+    style: "sneakers" | "boots".
+    """
+
+    style: str
+    cloth: ClothTexture
+    shaft_t: float
+
+
+@dataclass(frozen=True)
+class LooseGarment:
+    """A garment with its own geometry (synth/appearance/garments.py).
+
+    kind: one of LOOSE_KINDS. top_t: torso coordinate of the upper edge. hem_t: leg coordinate of the hem
+    (0 = hip joint, 1 = ankle). flare: extra hem radius as a fraction of the hip radius. clearance_m: gap to
+    the body. sleeve_t: arm coordinate of the sleeve hem (coats; 0 = no sleeves).
+    """
+
+    kind: str
+    cloth: ClothTexture
+    top_t: float
+    hem_t: float
+    flare: float
+    clearance_m: float
+    sleeve_t: float = 0.0
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """Everything painted on or hung around one body, in linear-RGB albedos.
+
+    skin_rgb: skin albedo (see synth/appearance/sampling.py for the sampled range). hair_rgb: scalp colour.
+    top/bottom/shoes: painted garments (None = skin there). loose: garments with geometry, outermost last.
+    """
+
+    skin_rgb: RGB
+    skin_roughness: float
+    hair_rgb: RGB
+    eye_rgb: RGB
+    lip_rgb: RGB
+    top: Top | None
+    bottom: Bottom | None
+    shoes: Shoes | None
+    loose: tuple[LooseGarment, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Appearance":
+        def cloth(c: dict[str, Any]) -> ClothTexture:
+            return ClothTexture(**{**c, "color_a": tuple(c["color_a"]), "color_b": tuple(c["color_b"])})
+
+        def opt(kind: type, c: dict[str, Any] | None) -> Any:
+            return None if c is None else kind(**{**c, "cloth": cloth(c["cloth"])})
+
+        return cls(
+            skin_rgb=tuple(d["skin_rgb"]),
+            skin_roughness=d["skin_roughness"],
+            hair_rgb=tuple(d["hair_rgb"]),
+            eye_rgb=tuple(d["eye_rgb"]),
+            lip_rgb=tuple(d["lip_rgb"]),
+            top=opt(Top, d["top"]),
+            bottom=opt(Bottom, d["bottom"]),
+            shoes=opt(Shoes, d["shoes"]),
+            loose=tuple(opt(LooseGarment, g) for g in d.get("loose", ())),
+        )
+
+
+@dataclass(frozen=True)
+class GroundSpec:
+    """Procedural ground: pattern in GROUND_PATTERNS, two linear-RGB colours, feature size (m), roughness."""
+
+    pattern: str
+    color_a: RGB
+    color_b: RGB
+    scale_m: float
+    roughness: float
+
+
+@dataclass(frozen=True)
+class SkySpec:
+    """Gradient sky: linear-RGB radiance colours at the zenith and the horizon, times `strength`."""
+
+    zenith_rgb: RGB
+    horizon_rgb: RGB
+    strength: float
+
+
+@dataclass(frozen=True)
+class SunSpec:
+    """Sun lamp: direction TOWARDS the sun as azimuth (from +X towards +Y) and elevation above the horizon,
+    irradiance strength (Blender W/m^2), colour temperature (K) and its linear-RGB colour, angular diameter."""
+
+    azimuth_rad: float
+    elevation_rad: float
+    strength: float
+    temperature_k: float
+    rgb: RGB
+    angle_rad: float
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Ground, sky and sun of one clip; `hdri_path` (equirectangular image) replaces the gradient sky if set."""
+
+    ground: GroundSpec
+    sky: SkySpec
+    sun: SunSpec
+    hdri_path: str | None = None
+    hdri_strength: float = 1.0
+    hdri_rotation_rad: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Environment":
+        def rgbs(c: dict[str, Any]) -> dict[str, Any]:
+            return {k: tuple(v) if isinstance(v, list) else v for k, v in c.items()}
+
+        return cls(
+            ground=GroundSpec(**rgbs(d["ground"])),
+            sky=SkySpec(**rgbs(d["sky"])),
+            sun=SunSpec(**rgbs(d["sun"])),
+            hdri_path=d.get("hdri_path"),
+            hdri_strength=d.get("hdri_strength", 1.0),
+            hdri_rotation_rad=d.get("hdri_rotation_rad", 0.0),
+        )

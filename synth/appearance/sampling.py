@@ -1,0 +1,275 @@
+"""Sample a clip's appearance (skin, hair, garments) and environment (ground, sky, sun) from an explicit RNG."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from synth.appearance.model import (
+    Appearance,
+    Bottom,
+    ClothTexture,
+    Environment,
+    GroundSpec,
+    LooseGarment,
+    Shoes,
+    SkySpec,
+    SunSpec,
+    Top,
+)
+from synth.constants import BODY_PARTS
+from synth.errors import AssetError
+
+#: Skin albedo anchors (sRGB, 8 bit), light to very dark, spanning typical measured human skin colours
+#: (roughly Fitzpatrick types I to VI). A skin tone is a uniform position along this polyline, plus a small
+#: per-channel jitter, converted to linear RGB for the renderer.
+SKIN_ANCHORS_SRGB8: tuple[tuple[int, int, int], ...] = (
+    (241, 206, 186),
+    (226, 184, 158),
+    (199, 155, 120),
+    (164, 119, 84),
+    (120, 80, 55),
+    (75, 50, 38),
+)
+#: Relative per-channel jitter of the skin albedo.
+SKIN_JITTER = 0.04
+#: Hair colours (sRGB, 8 bit) and their probabilities: black, dark brown, brown, auburn, blond, grey.
+HAIR_SRGB8: tuple[tuple[int, int, int], ...] = (
+    (18, 15, 14), (45, 32, 24), (92, 62, 40), (118, 56, 30), (196, 160, 108), (150, 148, 142),
+)
+HAIR_PROB: tuple[float, ...] = (0.3, 0.3, 0.15, 0.07, 0.1, 0.08)
+EYE_SRGB8 = (40, 30, 26)
+#: Lip colour = skin albedo times this linear-RGB tint.
+LIP_TINT = (0.85, 0.55, 0.55)
+#: Neutral cloth colours (sRGB 8 bit): black, white, greys, navy, denim, khaki, olive.
+NEUTRAL_CLOTH_SRGB8: tuple[tuple[int, int, int], ...] = (
+    (25, 25, 28), (235, 235, 230), (120, 120, 120), (60, 60, 65), (30, 40, 80), (60, 85, 130), (180, 160, 120),
+    (85, 90, 55),
+)
+#: Fraction of garments given a neutral colour instead of a random hue.
+NEUTRAL_CLOTH_PROB = 0.45
+#: Sun colour temperature range (K): low sun is warmer.
+SUN_TEMPERATURE_K = (3500.0, 6500.0)
+
+
+def srgb8_to_linear(rgb8: Sequence[float]) -> np.ndarray:
+    """(3,) sRGB 8-bit values -> (3,) linear RGB in [0, 1] (IEC 61966-2-1 transfer function)."""
+    c = np.clip(np.asarray(rgb8, dtype=np.float64) / 255.0, 0.0, 1.0)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _rgb(a: np.ndarray) -> tuple[float, float, float]:
+    return tuple(float(round(x, 5)) for x in np.clip(a, 0.0, 1.0))  # type: ignore[return-value]
+
+
+def sample_skin_rgb(rng: np.random.Generator) -> tuple[float, float, float]:
+    """Linear-RGB skin albedo: uniform along SKIN_ANCHORS_SRGB8 with a small per-channel jitter."""
+    anchors = np.array([srgb8_to_linear(a) for a in SKIN_ANCHORS_SRGB8])
+    pos = rng.uniform(0.0, len(anchors) - 1)
+    i = min(int(pos), len(anchors) - 2)
+    w = pos - i
+    rgb = (1 - w) * anchors[i] + w * anchors[i + 1]
+    return _rgb(rgb * (1.0 + rng.uniform(-SKIN_JITTER, SKIN_JITTER, 3)))
+
+
+def _hsv_to_rgb(h: float, s: float, v: float) -> np.ndarray:
+    k = (np.array([5.0, 3.0, 1.0]) + h * 6.0) % 6.0
+    return v - v * s * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
+
+
+def sample_cloth_color(rng: np.random.Generator) -> tuple[float, float, float]:
+    """Linear-RGB cloth albedo: a neutral colour or a random hue (display-space HSV converted to linear)."""
+    if rng.random() < NEUTRAL_CLOTH_PROB:
+        base = np.asarray(NEUTRAL_CLOTH_SRGB8[rng.integers(len(NEUTRAL_CLOTH_SRGB8))], dtype=np.float64)
+        return _rgb(srgb8_to_linear(np.clip(base * rng.uniform(0.85, 1.15), 0, 255)))
+    srgb = _hsv_to_rgb(rng.random(), rng.uniform(0.25, 0.9), rng.uniform(0.2, 0.95))
+    return _rgb(srgb8_to_linear(srgb * 255.0))
+
+
+def sample_cloth(rng: np.random.Generator, patterns: Sequence[str] = ("solid", "stripes", "checks", "noise"),
+                 probs: Sequence[float] = (0.45, 0.2, 0.15, 0.2)) -> ClothTexture:
+    """One procedural cloth texture (pattern, two colours, period 1-12 cm, angle, roughness)."""
+    pattern = str(rng.choice(list(patterns), p=np.asarray(probs) / np.sum(probs)))
+    a = sample_cloth_color(rng)
+    b = sample_cloth_color(rng) if pattern != "noise" else _rgb(np.asarray(a) * rng.uniform(0.4, 0.8))
+    return ClothTexture(
+        pattern=pattern,
+        color_a=a,
+        color_b=b,
+        scale_m=float(round(np.exp(rng.uniform(np.log(0.01), np.log(0.12))), 5)),
+        angle_rad=float(round(rng.choice([0.0, math.pi / 2, math.pi / 4, rng.uniform(0, math.pi)]), 5)),
+        roughness=float(round(rng.uniform(0.6, 0.95), 3)),
+    )
+
+
+def sample_appearance(rng: np.random.Generator, parts_available: Collection[str],
+                      loose_garment_probability: float = 0.35) -> Appearance:
+    """Draw skin, hair, top, bottom, shoes and (with `loose_garment_probability`) one loose garment.
+
+    parts_available: BODY_PARTS names the body backend labels; garments whose parts are missing are skipped
+    (e.g. no shoes without feet, no hair colour without a scalp).
+    """
+    parts = set(parts_available)
+    skin = sample_skin_rgb(rng)
+    hair = HAIR_SRGB8[rng.choice(len(HAIR_SRGB8), p=HAIR_PROB)]
+    has_arms = {"left_upperarm", "right_upperarm"} <= parts
+    has_legs = {"left_thigh", "right_thigh"} <= parts
+
+    loose: list[LooseGarment] = []
+    if has_legs and rng.random() < loose_garment_probability:
+        kind = str(rng.choice(["skirt", "dress", "coat"]))
+        cloth = sample_cloth(rng, probs=(0.5, 0.2, 0.15, 0.15))
+        if kind == "skirt":
+            loose.append(LooseGarment("skirt", cloth, top_t=float(rng.uniform(0.25, 0.35)),
+                                      hem_t=float(rng.uniform(0.3, 0.85)), flare=float(rng.uniform(0.05, 0.35)),
+                                      clearance_m=0.012))
+        elif kind == "dress":
+            loose.append(LooseGarment("dress", cloth, top_t=float(rng.uniform(0.72, 0.8)),
+                                      hem_t=float(rng.uniform(0.35, 0.9)), flare=float(rng.uniform(0.05, 0.3)),
+                                      clearance_m=0.012))
+        else:
+            loose.append(LooseGarment("coat", cloth, top_t=1.0, hem_t=float(rng.uniform(0.35, 0.75)),
+                                      flare=float(rng.uniform(0.0, 0.12)), clearance_m=0.02,
+                                      sleeve_t=float(rng.uniform(0.85, 0.98)) if has_arms else 0.0))
+    kinds = {g.kind for g in loose}
+
+    top = None
+    if "torso" in parts:
+        style = str(rng.choice(["long_sleeve", "short_sleeve", "sleeveless"], p=[0.4, 0.45, 0.15]))
+        if "dress" in kinds:
+            style = str(rng.choice(["short_sleeve", "sleeveless"]))
+        sleeve_t = {"long_sleeve": rng.uniform(0.9, 0.98), "short_sleeve": rng.uniform(0.15, 0.4),
+                    "sleeveless": 0.0}[style]
+        cloth = loose[0].cloth if "dress" in kinds else sample_cloth(rng)
+        top = Top(style, cloth, sleeve_t=float(sleeve_t), hem_t=float(rng.uniform(0.1, 0.3)))
+
+    bottom = None
+    if has_legs:
+        if kinds & {"skirt", "dress"}:
+            style, leg_t = "skirt", rng.uniform(0.05, 0.12)
+            cloth = loose[0].cloth
+        else:
+            style = str(rng.choice(["trousers", "shorts"], p=[0.7, 0.3]))
+            leg_t = rng.uniform(0.95, 1.02) if style == "trousers" else rng.uniform(0.25, 0.5)
+            cloth = sample_cloth(rng, probs=(0.65, 0.1, 0.1, 0.15))
+        bottom = Bottom(style, cloth, leg_t=float(leg_t), waist_t=float(rng.uniform(0.22, 0.32)))
+
+    shoes = None
+    if {"left_foot", "right_foot"} <= parts:
+        style = str(rng.choice(["sneakers", "boots"], p=[0.75, 0.25]))
+        shoes = Shoes(style, sample_cloth(rng, patterns=("solid", "noise"), probs=(0.7, 0.3)),
+                      shaft_t=float(rng.uniform(0.0, 0.04) if style == "sneakers" else rng.uniform(0.12, 0.3)))
+
+    skin_np = np.asarray(skin)
+    return Appearance(
+        skin_rgb=skin,
+        skin_roughness=float(round(rng.uniform(0.4, 0.6), 3)),
+        hair_rgb=_rgb(srgb8_to_linear(np.asarray(hair) * rng.uniform(0.85, 1.15))),
+        eye_rgb=_rgb(srgb8_to_linear(EYE_SRGB8)),
+        lip_rgb=_rgb(skin_np * np.asarray(LIP_TINT)),
+        top=top,
+        bottom=bottom,
+        shoes=shoes,
+        loose=tuple(loose),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def _lobe(lam: np.ndarray, mu: float, s1: float, s2: float) -> np.ndarray:
+    s = np.where(lam < mu, s1, s2)
+    return np.exp(-0.5 * ((lam - mu) / s) ** 2)
+
+
+def blackbody_rgb(temperature_k: float) -> tuple[float, float, float]:
+    """Linear Rec.709 colour of a black body, normalised to a maximum channel of 1.
+
+    Planck's law integrated against the multi-lobe Gaussian fit of the CIE 1931 2-degree colour matching
+    functions (Wyman, Sloan and Shirley 2013), then XYZ -> linear sRGB.
+    """
+    lam = np.linspace(380.0, 780.0, 401)  # nm
+    lam_m = lam * 1e-9
+    planck_c1, planck_c2 = 3.741771852e-16, 1.438776877e-2  # W m^2, m K
+    spd = planck_c1 / lam_m**5 / np.expm1(planck_c2 / (lam_m * temperature_k))
+    x = 1.056 * _lobe(lam, 599.8, 37.9, 31.0) + 0.362 * _lobe(lam, 442.0, 16.0, 26.7) - 0.065 * _lobe(lam, 501.1, 20.4, 26.2)
+    y = 0.821 * _lobe(lam, 568.8, 46.9, 40.5) + 0.286 * _lobe(lam, 530.9, 16.3, 31.1)
+    z = 1.217 * _lobe(lam, 437.0, 11.8, 36.0) + 0.681 * _lobe(lam, 459.0, 26.0, 13.8)
+    xyz = np.array([np.sum(spd * x), np.sum(spd * y), np.sum(spd * z)])
+    xyz_to_rgb = np.array([[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415], [0.0557, -0.2040, 1.0570]])
+    rgb = np.clip(xyz_to_rgb @ xyz, 0.0, None)
+    return _rgb(rgb / rgb.max())
+
+
+def validate_hdri_paths(paths: Sequence[str | Path]) -> tuple[str, ...]:
+    """Absolute paths of the configured HDRIs; AssetError naming the first missing or unsupported file."""
+    out = []
+    for p in paths:
+        path = Path(p).expanduser()
+        if not path.is_file():
+            raise AssetError(f"HDRI {str(p)!r} not found; fix appearance.hdri_files or place the file there")
+        if path.suffix.lower() not in (".hdr", ".exr", ".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+            raise AssetError(f"HDRI {str(p)!r}: unsupported extension; use an equirectangular .hdr or .exr")
+        out.append(str(path.resolve()))
+    return tuple(out)
+
+
+def sample_environment(rng: np.random.Generator, hdri_paths: Sequence[str | Path] = (),
+                       hdri_probability: float = 0.5) -> Environment:
+    """Draw ground (tiles, concrete, grass or wood), gradient sky, sun; with configured HDRIs (validated first:
+    a missing file raises AssetError) one of them lights the scene with probability `hdri_probability`."""
+    hdris = validate_hdri_paths(hdri_paths)
+    pattern = str(rng.choice(["tiles", "concrete", "grass", "wood"]))
+    if pattern == "tiles":
+        a, scale = srgb8_to_linear(rng.uniform(90, 230, 3)), rng.uniform(0.25, 0.8)
+        b = a * rng.uniform(0.5, 0.8)
+    elif pattern == "concrete":
+        grey = np.full(3, rng.uniform(100, 190)) * rng.uniform(0.95, 1.05, 3)
+        a, scale = srgb8_to_linear(grey), rng.uniform(0.1, 0.6)
+        b = a * rng.uniform(0.6, 0.85)
+    elif pattern == "grass":
+        green = (rng.uniform(40, 90), rng.uniform(80, 140), rng.uniform(20, 50))
+        a, scale = srgb8_to_linear(green), rng.uniform(0.05, 0.3)
+        b = a * rng.uniform(0.4, 0.7)
+    else:
+        wood = (rng.uniform(120, 200), rng.uniform(80, 140), rng.uniform(40, 90))
+        a, scale = srgb8_to_linear(wood), rng.uniform(0.1, 0.25)
+        b = a * rng.uniform(0.55, 0.8)
+    ground = GroundSpec(pattern, _rgb(a), _rgb(b), float(round(scale, 4)), float(round(rng.uniform(0.5, 0.95), 3)))
+
+    elevation = float(rng.uniform(math.radians(15), math.radians(80)))
+    # Lower sun -> warmer light.
+    t = (elevation - math.radians(15)) / math.radians(65)
+    temperature = float(SUN_TEMPERATURE_K[0] + (SUN_TEMPERATURE_K[1] - SUN_TEMPERATURE_K[0]) * t * rng.uniform(0.8, 1.0))
+    sun = SunSpec(
+        azimuth_rad=float(rng.uniform(0, 2 * math.pi)),
+        elevation_rad=elevation,
+        strength=float(round(rng.uniform(2.0, 5.0), 3)),
+        temperature_k=round(temperature, 1),
+        rgb=blackbody_rgb(temperature),
+        angle_rad=float(round(rng.uniform(math.radians(0.5), math.radians(3.0)), 5)),
+    )
+    zenith = srgb8_to_linear((rng.uniform(40, 110), rng.uniform(90, 160), rng.uniform(170, 240)))
+    horizon = srgb8_to_linear((rng.uniform(170, 230), rng.uniform(185, 235), rng.uniform(200, 245)))
+    sky = SkySpec(_rgb(zenith), _rgb(horizon), float(round(rng.uniform(0.6, 1.5), 3)))
+    hdri = None
+    if hdris and rng.random() < hdri_probability:
+        hdri = hdris[rng.integers(len(hdris))]
+    return Environment(ground=ground, sky=sky, sun=sun, hdri_path=hdri,
+                       hdri_strength=float(round(rng.uniform(0.6, 1.4), 3)),
+                       hdri_rotation_rad=float(round(rng.uniform(0, 2 * math.pi), 5)))
+
+
+def appearance_from_config(rng: np.random.Generator, appearance_cfg, parts_available: Collection[str] = BODY_PARTS
+                           ) -> Appearance:
+    """sample_appearance with the `appearance:` config section (synth.config.AppearanceConfig)."""
+    return sample_appearance(rng, parts_available, appearance_cfg.loose_garment_probability)
+
+
+def environment_from_config(rng: np.random.Generator, appearance_cfg, base_dir: str | Path | None = None
+                            ) -> Environment:
+    """sample_environment with the `appearance:` config section; relative HDRI paths resolve against base_dir."""
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    paths = [p if Path(p).expanduser().is_absolute() else base / p for p in appearance_cfg.hdri_files]
+    return sample_environment(rng, paths)

@@ -1,0 +1,125 @@
+"""Materials: per-body-part skin/garment shaders with smooth rest-pose hems, loose garment cloth, and the ground.
+
+Body rule (see synth/appearance/bodymap.py for the fields): each body part has its own material (so the
+material-index pass is a body-part mask); inside it, painted garments are layered skin -> bottom -> top -> shoes,
+each with a hard mask that thresholds a smooth per-vertex rest-pose field (arm_t, leg_t, torso_t), so hems are
+smooth curves across triangles. Procedural cloth patterns are evaluated at the rest position, so they move with
+the body.
+"""
+
+from __future__ import annotations
+
+import bpy
+
+from synth.appearance.model import Appearance, GroundSpec, LooseGarment, garment_mask_value, part_mask_value
+from synth.blender import nodes as N
+from synth.constants import BODY_PARTS
+
+#: Mesh attribute names written by the scene (rest-pose position and hem fields).
+REST_POSITION_ATTR = "rest_position"
+FIELD_ATTRS = ("arm_t", "leg_t", "torso_t")
+#: Roughness of the eyes (wet) and lips.
+EYE_ROUGHNESS = 0.15
+LIP_ROUGHNESS = 0.35
+
+
+def _layers_for_part(part: str, app: Appearance) -> list[tuple[object, str, str, float]]:
+    """Garment layers that may cover `part`, bottom to top: (cloth, field, comparison, threshold).
+
+    comparison "ALL" covers the whole part; "LESS_THAN"/"GREATER_THAN" compare the field with the threshold.
+    """
+    layers: list[tuple[object, str, str, float]] = []
+    side_free = part.replace("left_", "").replace("right_", "")
+    if app.bottom is not None:
+        if side_free in ("hips", "torso"):
+            layers.append((app.bottom.cloth, "torso_t", "LESS_THAN", app.bottom.waist_t))
+        elif side_free in ("thigh", "shin"):
+            layers.append((app.bottom.cloth, "leg_t", "LESS_THAN", app.bottom.leg_t))
+    if app.top is not None:
+        if side_free in ("hips", "torso"):
+            layers.append((app.top.cloth, "torso_t", "GREATER_THAN", app.top.hem_t))
+        elif side_free in ("upperarm", "forearm") and app.top.sleeve_t > 0:
+            layers.append((app.top.cloth, "arm_t", "LESS_THAN", app.top.sleeve_t))
+    if app.shoes is not None:
+        if side_free == "foot":
+            layers.append((app.shoes.cloth, "", "ALL", 0.0))
+        elif side_free == "shin" and app.shoes.shaft_t > 0:
+            layers.append((app.shoes.cloth, "leg_t", "GREATER_THAN", 1.0 - app.shoes.shaft_t))
+    return layers
+
+
+def body_part_material(part: str, app: Appearance) -> "bpy.types.Material":
+    """Material of one body part for an appearance; pass_index = its parts-mask value."""
+    mat = bpy.data.materials.new(f"body_{part}")
+    mat.pass_index = part_mask_value(part)
+    tree = mat.node_tree
+    if part == "eyes":
+        N.principled(tree, tuple(app.eye_rgb), EYE_ROUGHNESS)
+        return mat
+    if part == "mouth":
+        N.principled(tree, tuple(app.lip_rgb), LIP_ROUGHNESS)
+        return mat
+    base = tuple(app.hair_rgb) if part == "scalp" else tuple(app.skin_rgb)
+    color, rough = N.const_color(tree, base), app.skin_roughness
+    layers = _layers_for_part(part, app)
+    if layers:
+        coord = N.attribute(tree, REST_POSITION_ATTR, "Vector")
+        for cloth, field, op, threshold in layers:
+            cloth_col = N.cloth_color(tree, cloth, coord)
+            if op == "ALL":
+                color, rough = cloth_col, cloth.roughness
+                continue
+            mask = N.math_node(tree, op, N.attribute(tree, field), threshold)
+            color = N.mix_color(tree, mask, color, cloth_col)
+            rough = N.mix_float(tree, mask, rough, cloth.roughness)
+    N.principled(tree, color, rough)
+    return mat
+
+
+def body_materials(app: Appearance) -> list["bpy.types.Material"]:
+    """One material per BODY_PARTS entry, in BODY_PARTS order (material slot = part index)."""
+    return [body_part_material(p, app) for p in BODY_PARTS]
+
+
+def garment_material(name: str, kind: str, cloth) -> "bpy.types.Material":
+    """Cloth material of a loose garment, painted at the garment's rest position; pass_index = its mask value."""
+    mat = bpy.data.materials.new(f"garment_{name}")
+    mat.pass_index = garment_mask_value(kind)
+    tree = mat.node_tree
+    color = N.cloth_color(tree, cloth, N.attribute(tree, REST_POSITION_ATTR, "Vector"))
+    N.principled(tree, color, cloth.roughness)
+    return mat
+
+
+def ground_material(spec: GroundSpec) -> "bpy.types.Material":
+    """Procedural ground (tiles, concrete, grass, wood planks) in object coordinates (metres)."""
+    mat = bpy.data.materials.new(f"ground_{spec.pattern}")
+    mat.pass_index = 0
+    tree = mat.node_tree
+    coord = N.node(tree, "ShaderNodeTexCoord").outputs["Object"]
+    a, b = tuple(spec.color_a), tuple(spec.color_b)
+    if spec.pattern in ("tiles", "wood"):
+        plank = spec.pattern == "wood"
+        brick = N.node(tree, "ShaderNodeTexBrick", {
+            "Color1": N.rgba(a), "Color2": N.rgba(tuple(0.85 * c for c in a)), "Mortar": N.rgba(b),
+            "Scale": 1.0, "Mortar Size": 0.004 if plank else 0.01, "Mortar Smooth": 0.2,
+            "Bias": 0.0, "Brick Width": (6.0 if plank else 1.0) * spec.scale_m, "Row Height": spec.scale_m,
+        }, offset=0.5 if plank else 0.0, offset_frequency=2 if plank else 1)
+        N.link(tree, coord, brick.inputs["Vector"])
+        color = brick.outputs["Color"]
+        if plank:
+            grain = N.node(tree, "ShaderNodeTexNoise", {"Scale": 40.0, "Detail": 2.0})
+            stretch = N.node(tree, "ShaderNodeMapping", {"Scale": (0.05, 1.0, 1.0)})
+            N.link(tree, coord, stretch.inputs["Vector"])
+            N.link(tree, stretch.outputs["Vector"], grain.inputs["Vector"])
+            color = N.mix_color(tree, N.math_node(tree, "MULTIPLY", grain.outputs["Fac"], 0.35), color, b)
+    else:
+        noise = N.node(tree, "ShaderNodeTexNoise", {"Scale": 1.0 / spec.scale_m,
+                                                    "Detail": 8.0 if spec.pattern == "concrete" else 12.0})
+        N.link(tree, coord, noise.inputs["Vector"])
+        lo, hi = (0.35, 0.65) if spec.pattern == "concrete" else (0.3, 0.7)
+        rng = N.node(tree, "ShaderNodeMapRange", {"From Min": lo, "From Max": hi})
+        N.link(tree, noise.outputs["Fac"], rng.inputs["Value"])
+        color = N.mix_color(tree, rng.outputs["Result"], a, b)
+    N.principled(tree, color, spec.roughness)
+    return mat

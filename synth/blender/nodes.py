@@ -1,0 +1,125 @@
+"""Small helpers to build Blender shader node trees (node creation, links, constants, procedural cloth colour)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import bpy
+
+
+def node(tree: "bpy.types.NodeTree", kind: str, inputs: dict[str, Any] | None = None, **props: Any):
+    """Add a node of type `kind`, set its properties and unlinked input defaults (by socket name)."""
+    n = tree.nodes.new(kind)
+    for k, v in props.items():
+        setattr(n, k, v)
+    for k, v in (inputs or {}).items():
+        n.inputs[k].default_value = v
+    return n
+
+
+def link(tree: "bpy.types.NodeTree", out_socket, in_socket) -> None:
+    tree.links.new(out_socket, in_socket)
+
+
+def rgba(rgb) -> tuple[float, float, float, float]:
+    return (float(rgb[0]), float(rgb[1]), float(rgb[2]), 1.0)
+
+
+def math_node(tree, op: str, a, b=None):
+    """Math node computing op(a, b); a and b are sockets or numbers. Returns the output socket."""
+    n = tree.nodes.new("ShaderNodeMath")
+    n.operation = op
+    for i, x in enumerate((a, b)):
+        if x is None:
+            continue
+        if isinstance(x, (int, float)):
+            n.inputs[i].default_value = float(x)
+        else:
+            link(tree, x, n.inputs[i])
+    return n.outputs[0]
+
+
+def mix_color(tree, factor, color_a, color_b):
+    """Mix node (RGBA): factor 0 -> color_a, 1 -> color_b; each argument a socket or a value."""
+    n = tree.nodes.new("ShaderNodeMix")
+    n.data_type = "RGBA"
+    for sock, x in ((n.inputs["Factor"], factor), (n.inputs[6], color_a), (n.inputs[7], color_b)):
+        if isinstance(x, (int, float)):
+            sock.default_value = float(x)
+        elif isinstance(x, tuple):
+            sock.default_value = rgba(x)
+        else:
+            link(tree, x, sock)
+    return n.outputs[2]
+
+
+def mix_float(tree, factor, a, b):
+    """(1 - factor) * a + factor * b as Math nodes (a, b numbers or sockets)."""
+    n = tree.nodes.new("ShaderNodeMix")
+    n.data_type = "FLOAT"
+    for sock, x in ((n.inputs["Factor"], factor), (n.inputs[2], a), (n.inputs[3], b)):
+        if isinstance(x, (int, float)):
+            sock.default_value = float(x)
+        else:
+            link(tree, x, sock)
+    return n.outputs[0]
+
+
+def attribute(tree, name: str, output: str = "Fac"):
+    """Output socket of a geometry attribute ("Fac" for floats, "Vector" for vectors)."""
+    n = node(tree, "ShaderNodeAttribute", attribute_type="GEOMETRY", attribute_name=name)
+    return n.outputs[output]
+
+
+def cloth_color(tree, cloth, coord):
+    """Colour socket of a synth.appearance.model.ClothTexture evaluated at `coord` (rest-pose position, m).
+
+    stripes: bands across the direction tilted `angle_rad` from vertical (0 = horizontal stripes);
+    checks: a 3D checker of cell size scale_m / 2; noise: Perlin noise of feature size scale_m.
+    """
+    a, b = tuple(cloth.color_a), tuple(cloth.color_b)
+    if cloth.pattern == "solid":
+        return const_color(tree, a)
+    if cloth.pattern == "stripes":
+        d = (math.sin(cloth.angle_rad), 0.0, math.cos(cloth.angle_rad))
+        dot = node(tree, "ShaderNodeVectorMath", operation="DOT_PRODUCT")
+        link(tree, coord, dot.inputs[0])
+        dot.inputs[1].default_value = d
+        phase = math_node(tree, "FRACT", math_node(tree, "DIVIDE", dot.outputs["Value"], cloth.scale_m))
+        return mix_color(tree, math_node(tree, "GREATER_THAN", phase, 0.5), a, b)
+    if cloth.pattern == "checks":
+        chk = node(tree, "ShaderNodeTexChecker", {"Scale": 1.0 / cloth.scale_m, "Color1": rgba(a), "Color2": rgba(b)})
+        link(tree, coord, chk.inputs["Vector"])
+        return chk.outputs["Color"]
+    noise = node(tree, "ShaderNodeTexNoise", {"Scale": 1.0 / cloth.scale_m, "Detail": 4.0})
+    link(tree, coord, noise.inputs["Vector"])
+    ramp = node(tree, "ShaderNodeMapRange", {"From Min": 0.3, "From Max": 0.7})
+    link(tree, noise.outputs["Fac"], ramp.inputs["Value"])
+    return mix_color(tree, ramp.outputs["Result"], a, b)
+
+
+def const_color(tree, rgb):
+    """Colour socket of a constant linear-RGB value."""
+    n = tree.nodes.new("ShaderNodeRGB")
+    n.outputs[0].default_value = rgba(rgb)
+    return n.outputs[0]
+
+
+def principled(tree, base_color, roughness) -> Any:
+    """Principled BSDF wired to the material output; base_color/roughness sockets or values."""
+    out = next((n for n in tree.nodes if n.bl_idname == "ShaderNodeOutputMaterial"), None)
+    if out is None:
+        out = tree.nodes.new("ShaderNodeOutputMaterial")
+    bsdf = next((n for n in tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled"), None)
+    if bsdf is None:
+        bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
+    for sock, x in ((bsdf.inputs["Base Color"], base_color), (bsdf.inputs["Roughness"], roughness)):
+        if isinstance(x, (int, float)):
+            sock.default_value = float(x)
+        elif isinstance(x, tuple):
+            sock.default_value = rgba(x)
+        else:
+            link(tree, x, sock)
+    link(tree, bsdf.outputs["BSDF"], out.inputs["Surface"])
+    return bsdf

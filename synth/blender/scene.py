@@ -1,0 +1,319 @@
+"""One Cycles scene per process, updated per clip (body, garments, environment, cameras) and per frame."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from synth.appearance.bodymap import body_landmarks, paint_fields
+from synth.appearance.model import (
+    OBJECT_INDEX_BODY,
+    OBJECT_INDEX_GARMENT,
+    OBJECT_INDEX_SCENE,
+    Appearance,
+    Environment,
+)
+from synth.blender import cameras as C
+from synth.blender import materials as M
+from synth.blender import meshes as ME
+from synth.blender import passes as P
+from synth.blender import world as W
+from synth.blender.capture import captured_output
+from synth.blender.settings import RenderSettings
+from synth.errors import ConfigError
+
+#: Half-size of the square ground plane centred on the world origin, m.
+GROUND_HALF_SIZE_M = 200.0
+#: Passes render_views can write.
+PASSES = ("depth", "parts")
+_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
+
+
+def _shm_tmpdir() -> Path:
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="egorig_blender_", dir=base))
+
+
+def select_device(scene: "bpy.types.Scene", device: str) -> str:
+    """Configure Cycles' device ("auto": OptiX, then CUDA, then CPU). Returns "OPTIX", "CUDA" or "CPU".
+
+    Must run after any factory reset (it clears the Cycles preferences). An explicitly requested GPU type that is
+    not available raises ConfigError.
+    """
+    if device == "cpu":
+        scene.cycles.device = "CPU"
+        return "CPU"
+    prefs = bpy.context.preferences.addons["cycles"].preferences
+    for kind in (["OPTIX", "CUDA"] if device == "auto" else [device.upper()]):
+        try:
+            prefs.compute_device_type = kind
+        except TypeError:
+            continue
+        prefs.refresh_devices()
+        usable = [d for d in prefs.devices if d.type == kind]
+        if usable:
+            for d in prefs.devices:
+                d.use = d.type == kind
+            scene.cycles.device = "GPU"
+            return kind
+    if device != "auto":
+        raise ConfigError("render config", "render.device",
+                          f"device {device!r} is not available on this machine; use 'auto' or 'cpu'")
+    prefs.compute_device_type = "NONE"
+    scene.cycles.device = "CPU"
+    return "CPU"
+
+
+class BlenderScene:
+    """The render scene: build once per process, then per clip `set_cameras`, `set_body`, `set_garments`,
+    `set_environment`, and per frame `set_frame` + `render_views`.
+
+    Objects: one body mesh (pass index OBJECT_INDEX_BODY; one material per BODY_PARTS entry whose pass index is the
+    parts-mask value), one mesh per loose garment (OBJECT_INDEX_GARMENT), a ground plane (OBJECT_INDEX_SCENE), a sun
+    and a world. Blender's C-level output goes to `log_path` (discarded when None).
+    """
+
+    def __init__(self, settings: RenderSettings | None = None, log_path: Path | str | None = None):
+        self.settings = settings or RenderSettings()
+        self.log_path = Path(log_path) if log_path else None
+        self._tmp = _shm_tmpdir()
+        with captured_output(self.log_path):
+            bpy.ops.wm.read_factory_settings(use_empty=True)
+            self.scene = bpy.context.scene
+            self.device = self._apply_settings()
+        self.view_layer = self.scene.view_layers[0]
+        self._cams: dict[str, bpy.types.Object] = {}
+        self._cam_settings: dict[str, object] = {}
+        self._T_device_from_camera: dict[str, np.ndarray] = {}
+        self._body_obj: bpy.types.Object | None = None
+        self._body_vertices: np.ndarray | None = None
+        self._garments: list[tuple[bpy.types.Object, np.ndarray]] = []
+        self._seed = 0
+        self._passes_enabled: tuple[str, ...] = ()
+        self.timings: dict[str, float] = {}
+        self._build_static()
+
+    # ------------------------------------------------------------------------------------------------------------
+    def _apply_settings(self) -> str:
+        s, sc = self.settings, self.scene
+        sc.render.engine = "CYCLES"
+        device = select_device(sc, s.device)
+        cy = sc.cycles
+        cy.samples = s.samples
+        cy.use_adaptive_sampling = s.adaptive_threshold > 0
+        if s.adaptive_threshold > 0:
+            cy.adaptive_threshold = s.adaptive_threshold
+        cy.use_denoising = s.denoise
+        if s.denoise:
+            cy.denoiser = "OPTIX" if device == "OPTIX" else "OPENIMAGEDENOISE"
+            cy.denoising_prefilter = s.denoise_prefilter
+            cy.denoising_use_gpu = device != "CPU"
+        cy.max_bounces = s.max_bounces
+        cy.diffuse_bounces = s.diffuse_bounces
+        cy.glossy_bounces = s.glossy_bounces
+        cy.transmission_bounces = s.transmission_bounces
+        cy.use_auto_tile = True
+        cy.tile_size = s.tile_size
+        sc.render.threads_mode = "FIXED" if s.threads > 0 else "AUTO"
+        if s.threads > 0:
+            sc.render.threads = s.threads
+        sc.render.use_persistent_data = True
+        sc.render.resolution_percentage = 100
+        sc.render.film_transparent = False
+        sc.view_settings.view_transform = s.view_transform
+        sc.view_settings.look = "None"
+        return device
+
+    def _build_static(self) -> None:
+        sc = self.scene
+        h = GROUND_HALF_SIZE_M
+        ground_mesh = ME.build_mesh("ground", np.array([[-h, -h, 0], [h, -h, 0], [h, h, 0], [-h, h, 0]]),
+                                    np.array([[0, 1, 2], [0, 2, 3]]))
+        self._ground = bpy.data.objects.new("ground", ground_mesh)
+        self._ground.pass_index = OBJECT_INDEX_SCENE
+        sc.collection.objects.link(self._ground)
+        sun = bpy.data.lights.new("sun", "SUN")
+        self._sun = bpy.data.objects.new("sun", sun)
+        sc.collection.objects.link(self._sun)
+        self._world: bpy.types.World | None = None
+
+    # ------------------------------------------------------------------------------------------------------------
+    def set_cameras(self, rig) -> None:
+        """One camera per rig view from `lens.cycles_settings()` (rig: synth.geometry.rig.Rig or anything with
+        `.cameras` items having name, T_device_from_camera (4, 4) and lens)."""
+        for obj in self._cams.values():
+            data = obj.data
+            bpy.data.objects.remove(obj)
+            bpy.data.cameras.remove(data)
+        self._cams, self._cam_settings, self._T_device_from_camera = {}, {}, {}
+        for cam in rig.cameras:
+            cc = cam.lens.cycles_settings()
+            obj = C.new_camera(self.scene, f"cam_{cam.name}")
+            C.apply_cycles_camera(obj.data, cc, self.settings.clip_start_m)
+            self._cams[cam.name] = obj
+            self._cam_settings[cam.name] = cc
+            self._T_device_from_camera[cam.name] = np.asarray(cam.T_device_from_camera, dtype=np.float64)
+        self.scene.camera = next(iter(self._cams.values()), None)
+
+    def set_body(self, posed_body, appearance: Appearance) -> None:
+        """Body mesh (frame 0) with UVs, rest-pose attributes and per-part materials for `appearance`.
+
+        posed_body: synth.bodies.base.PosedBody (vertices (F, V, 3) world m, faces, part_of_face, uv, rest_vertices).
+        """
+        rest = np.asarray(posed_body.rest_vertices, dtype=np.float32)
+        faces = np.asarray(posed_body.faces)
+        parts = np.asarray(posed_body.part_of_face)
+        me = ME.build_mesh("body", posed_body.vertices[0], faces, posed_body.uv, posed_body.face_uv_idx, parts)
+        ME.set_point_attribute(me, M.REST_POSITION_ATTR, rest)
+        fields = paint_fields(rest, body_landmarks(rest, faces, parts))
+        for name in M.FIELD_ATTRS:
+            ME.set_point_attribute(me, name, fields[name])
+        for mat in M.body_materials(appearance):
+            me.materials.append(mat)
+        if self._body_obj is None:
+            self._body_obj = bpy.data.objects.new("body", me)
+            self._body_obj.pass_index = OBJECT_INDEX_BODY
+            self.scene.collection.objects.link(self._body_obj)
+        else:
+            ME.replace_mesh(self._body_obj, me)
+        self._body_vertices = np.asarray(posed_body.vertices)
+
+    def set_garments(self, garments: Sequence) -> None:
+        """Replace the loose garments (synth.appearance.garments.GarmentMesh list; vertices (F, Vg, 3) world m)."""
+        for obj, _ in self._garments:
+            me = obj.data
+            bpy.data.objects.remove(obj)
+            mats = [m for m in me.materials if m is not None]
+            bpy.data.meshes.remove(me)
+            for m in mats:
+                if m.users == 0:
+                    bpy.data.materials.remove(m)
+        self._garments = []
+        for g in garments:
+            me = ME.build_mesh(f"garment_{g.name}", g.vertices[0], g.faces, g.uv, g.face_uv_idx)
+            ME.set_point_attribute(me, M.REST_POSITION_ATTR, g.rest_vertices)
+            me.materials.append(M.garment_material(g.name, g.kind, g.cloth))
+            obj = bpy.data.objects.new(f"garment_{g.name}", me)
+            obj.pass_index = OBJECT_INDEX_GARMENT
+            self.scene.collection.objects.link(obj)
+            self._garments.append((obj, np.asarray(g.vertices)))
+
+    def set_environment(self, environment: Environment) -> None:
+        """Ground material, sky (gradient or HDRI; a missing HDRI raises AssetError) and sun of a clip."""
+        old_mats = [m for m in self._ground.data.materials if m is not None]
+        self._ground.data.materials.clear()
+        for m in old_mats:
+            if m.users == 0:
+                bpy.data.materials.remove(m)
+        self._ground.data.materials.append(M.ground_material(environment.ground))
+        self._world = W.build_world(environment, self._world)
+        self.scene.world = self._world
+        W.place_sun(self._sun, environment)
+
+    def set_seed(self, seed: int) -> None:
+        """Base of the per-frame Cycles seed (use the clip seed so reruns reproduce the noise)."""
+        self._seed = int(seed)
+
+    def set_frame(self, f: int, T_world_from_device: np.ndarray) -> None:
+        """Move the body and garments to frame f and the cameras to T_world_from_device (4, 4) float64 @
+        T_device_from_camera of each view."""
+        t0 = time.perf_counter()
+        if self._body_obj is not None and self._body_vertices is not None:
+            ME.set_positions(self._body_obj.data, self._body_vertices[f])
+        for obj, verts in self._garments:
+            ME.set_positions(obj.data, verts[f])
+        T = np.asarray(T_world_from_device, dtype=np.float64)
+        for view, obj in self._cams.items():
+            C.set_camera_pose(obj, T @ self._T_device_from_camera[view])
+        self.scene.cycles.seed = (self._seed * 1_000_003 + int(f)) % (2**31)
+        self.timings["set_frame_s"] = time.perf_counter() - t0
+
+    # ------------------------------------------------------------------------------------------------------------
+    def _enable_passes(self, passes: tuple[str, ...]) -> None:
+        if passes == self._passes_enabled:
+            return
+        self.view_layer.use_pass_z = "depth" in passes
+        self.view_layer.use_pass_material_index = "parts" in passes
+        self.view_layer.use_pass_object_index = "parts" in passes
+        self._passes_enabled = passes
+
+    def render_views(self, out_paths: Mapping[str, Path | str],
+                     passes: Mapping[str, Mapping[str, Path | str]] | None = None) -> dict[str, float]:
+        """Render each view in `out_paths` ({view: image path, .jpg/.jpeg or .png}) at the current frame.
+
+        passes: optional {"depth": {view: .exr path}, "parts": {view: .png path}}. depth: (H, W) float32 EXR,
+        channel "Z", EUCLIDEAN distance in metres from the camera centre to the surface seen through each pixel
+        centre (Cycles' panoramic Depth pass; 0 = no surface). parts: (H, W) uint8 PNG of the material index at the
+        pixel centre: 0 background/scene, 1 + BODY_PARTS index for the body, GARMENT_MASK_BASE + LOOSE_KINDS index
+        for loose garments (synth.appearance.model). All files are written atomically. Returns {view: seconds}.
+        """
+        passes = {k: dict(v) for k, v in (passes or {}).items() if v}
+        unknown = set(passes) - set(PASSES)
+        if unknown:
+            raise ValueError(f"unknown passes {sorted(unknown)}; available: {PASSES}")
+        self._enable_passes(tuple(p for p in PASSES if p in passes))
+        seconds: dict[str, float] = {}
+        img = self.scene.render.image_settings
+        for view, path in out_paths.items():
+            if view not in self._cams:
+                raise KeyError(f"no camera {view!r}; set_cameras gave {tuple(self._cams)}")
+            path = Path(path)
+            fmt = _FORMATS.get(path.suffix.lower())
+            if fmt is None:
+                raise ValueError(f"{path}: image extension must be one of {sorted(_FORMATS)}")
+            t0 = time.perf_counter()
+            cc = self._cam_settings[view]
+            self.scene.camera = self._cams[view]
+            self.scene.render.resolution_x, self.scene.render.resolution_y = cc.resolution_x, cc.resolution_y
+            with captured_output(self.log_path):
+                bpy.ops.render.render(write_still=False)
+                result = bpy.data.images["Render Result"]
+                img.media_type = "IMAGE"
+                img.file_format = fmt
+                img.color_mode = "RGB"
+                if fmt == "JPEG":
+                    img.quality = self.settings.jpeg_quality
+                else:
+                    img.color_depth = "8"
+                    img.compression = 15
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+                result.save_render(str(tmp), scene=self.scene)
+                os.replace(tmp, path)
+                wanted = [p for p in passes if view in passes[p]]
+                if wanted:
+                    img.media_type = "MULTI_LAYER_IMAGE"
+                    img.file_format = "OPEN_EXR_MULTILAYER"
+                    img.color_depth = "32"
+                    exr = self._tmp / f"{view}.exr"
+                    result.save_render(str(exr), scene=self.scene)
+            if wanted:
+                layers = P.read_multilayer_exr(exr)
+                exr.unlink()
+                if "depth" in wanted:
+                    P.write_depth_exr(Path(passes["depth"][view]), P.depth_from_pass(layers["Depth"][..., 0]))
+                if "parts" in wanted:
+                    mask = np.rint(layers["Material Index"][..., 0]).astype(np.uint8)
+                    P.write_mask_png(Path(passes["parts"][view]), mask)
+            seconds[view] = time.perf_counter() - t0
+        return seconds
+
+    def save_blend(self, path: Path | str) -> None:
+        """Save the assembled scene (current frame) as a .blend for inspection in the Blender GUI, atomically."""
+        path = Path(path).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.blend")
+        with captured_output(self.log_path):
+            bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, compress=True)
+        os.replace(tmp, path)
+
+    def close(self) -> None:
+        """Remove the scratch directory (the Blender session itself lives until the process exits)."""
+        shutil.rmtree(self._tmp, ignore_errors=True)

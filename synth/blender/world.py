@@ -1,0 +1,63 @@
+"""World lighting (gradient sky or HDRI) and the sun lamp from a synth.appearance.model.Environment."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import bpy
+from mathutils import Vector
+
+from synth.appearance.model import Environment
+from synth.blender import nodes as N
+from synth.errors import AssetError
+
+
+def build_world(env: Environment, old: "bpy.types.World | None" = None) -> "bpy.types.World":
+    """A new world for `env` (gradient sky, or the HDRI when env.hdri_path is set); removes `old` and its image."""
+    if old is not None:
+        for n in old.node_tree.nodes:
+            if n.bl_idname == "ShaderNodeTexEnvironment" and n.image is not None:
+                bpy.data.images.remove(n.image)
+        bpy.data.worlds.remove(old)
+    world = bpy.data.worlds.new("sky")
+    tree = world.node_tree
+    bg = next(n for n in tree.nodes if n.bl_idname == "ShaderNodeBackground")
+    if env.hdri_path:
+        path = Path(env.hdri_path)
+        if not path.is_file():
+            raise AssetError(f"HDRI {str(path)!r} not found; fix appearance.hdri_files or place the file there")
+        tex = N.node(tree, "ShaderNodeTexEnvironment")
+        tex.image = bpy.data.images.load(str(path), check_existing=True)
+        mapping = N.node(tree, "ShaderNodeMapping", {"Rotation": (0.0, 0.0, env.hdri_rotation_rad)})
+        N.link(tree, N.node(tree, "ShaderNodeTexCoord").outputs["Generated"], mapping.inputs["Vector"])
+        N.link(tree, mapping.outputs["Vector"], tex.inputs["Vector"])
+        N.link(tree, tex.outputs["Color"], bg.inputs["Color"])
+        bg.inputs["Strength"].default_value = env.hdri_strength
+        return world
+    # Gradient: horizon colour at and below the horizon, zenith colour straight up (sqrt falloff).
+    direction = N.node(tree, "ShaderNodeTexCoord").outputs["Generated"]
+    sep = N.node(tree, "ShaderNodeSeparateXYZ")
+    N.link(tree, direction, sep.inputs[0])
+    up = N.math_node(tree, "SQRT", N.math_node(tree, "MAXIMUM", sep.outputs["Z"], 0.0))
+    color = N.mix_color(tree, up, tuple(env.sky.horizon_rgb), tuple(env.sky.zenith_rgb))
+    N.link(tree, color, bg.inputs["Color"])
+    bg.inputs["Strength"].default_value = env.sky.strength
+    return world
+
+
+def place_sun(sun_obj: "bpy.types.Object", env: Environment) -> None:
+    """Point the sun lamp from env.sun's direction and set its strength, colour and angular size."""
+    s = env.sun
+    towards_sun = Vector((math.cos(s.elevation_rad) * math.cos(s.azimuth_rad),
+                          math.cos(s.elevation_rad) * math.sin(s.azimuth_rad), math.sin(s.elevation_rad)))
+    # A sun lamp shines along its local -Z, so its +Z points at the sun.
+    sun_obj.rotation_mode = "QUATERNION"
+    sun_obj.rotation_quaternion = towards_sun.to_track_quat("Z", "Y")
+    light = sun_obj.data
+    light.energy = s.strength
+    light.color = tuple(s.rgb)
+    light.angle = s.angle_rad
+    # With an HDRI the image carries the light; keep a weak sun for shadows' direction cues.
+    if env.hdri_path:
+        light.energy = 0.0

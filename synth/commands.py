@@ -1,0 +1,189 @@
+"""CLI commands that run the pipeline: labels, visibility, preview, export, render, farm and demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+log = logging.getLogger("synth")
+
+
+def _config_and_dir(path: str):
+    from synth.config import load_config
+
+    p = Path(path)
+    return load_config(p), p.resolve().parent
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def cmd_labels(args: argparse.Namespace) -> int:
+    from synth.pipeline import generate_dataset
+
+    cfg, cfg_dir = _config_and_dir(args.config)
+    clips = args.clips if args.clips is not None else cfg.clips.count
+    summary = generate_dataset(cfg, Path(args.out), clips, config_dir=cfg_dir, progress=not args.quiet)
+    print(f"wrote {summary['clips']} clips to {args.out} (splits {summary['splits']})")
+    return 0
+
+
+def cmd_visibility(args: argparse.Namespace) -> int:
+    from synth.config import load_sweep
+    from synth.pipeline import ClipGenerator, remount
+    from synth.labels.tables import RigVisibility, write_visibility_tables
+
+    if args.sweep:
+        sweep_path = Path(args.sweep)
+        sweep, variants = load_sweep(sweep_path)
+        cfg_dir = (sweep_path.resolve().parent / sweep.base).resolve().parent
+    elif args.config:
+        cfg, cfg_dir = _config_and_dir(args.config)
+        variants = [(cfg.name, cfg)]
+    else:
+        raise SystemExit("synth visibility: give --sweep SWEEP.yaml or --config CONFIG.yaml")
+    out = Path(args.out)
+    results = []
+    first_gen = None
+    contents = {}
+    for name, cfg in variants:
+        clips = args.clips if args.clips is not None else cfg.clips.count
+        gen = ClipGenerator(cfg, cfg_dir, backend=first_gen.backend if first_gen else None)
+        same_content = first_gen is not None and _same_content(first_gen.cfg, cfg)
+        first_gen = first_gen or gen
+        vis, d_rh, frames = [], [], 0
+        for index in range(clips):
+            if same_content and index in contents:
+                content = remount(contents[index], gen.rig)
+            else:
+                content = gen.content(index)
+                contents[index] = content
+            labels, _ = gen.labels(content)
+            vis.append(labels.visibility)
+            d_rh.append(content.mount.d_rh_m)
+            frames += labels.visibility.shape[0]
+        results.append(
+            RigVisibility(rig=gen.rig.label, views=gen.rig.views, visibility=np.concatenate(vis), d_rh_m=np.array(d_rh),
+                          d_fr_m=gen.rig.front_to_rear_m)
+        )
+        log.info("%s: %d clips, %d frames, D-RH %.1f-%.1f cm", gen.rig.label, clips, frames,
+                 100 * min(d_rh), 100 * max(d_rh))
+    paths = write_visibility_tables(results, out)
+    for p in paths:
+        print(f"wrote {p}")
+    return 0
+
+
+def _same_content(a, b) -> bool:
+    """True when two configs sample and pose the same clips (they differ at most in the rig)."""
+    keys = ("seed", "clips", "body", "motion", "appearance")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    if args.blend:
+        from synth.render import save_blend_preview
+
+        out = save_blend_preview(Path(args.dataset), args.clip, Path(args.blend))
+        print(f"wrote {out}")
+        return 0
+    from synth.viz.preview import preview
+
+    frames = [int(f) for f in args.frames.split(",")] if args.frames else None
+    out = preview(Path(args.dataset), clip_id=args.clip, frames=frames, out=Path(args.out) if args.out else None)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from synth.dataset.ego4view import export_ego4view
+
+    if args.profile != "ego4view":
+        raise SystemExit(f"unknown export profile {args.profile!r}; allowed: ego4view")
+    out = export_ego4view(Path(args.dataset), Path(args.out))
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from synth.render import render_dataset
+
+    cfg, cfg_dir = _config_and_dir(args.config)
+    clips = args.clips if args.clips is not None else cfg.clips.count
+    summary = render_dataset(cfg, Path(args.out), clips, config_dir=cfg_dir, progress=not args.quiet)
+    print(f"wrote {summary['clips']} clips to {args.out} (splits {summary['splits']})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job on the embedded default: rig plot, a label-only dataset, visibility tables and previews."""
+    from synth.config import load_config
+    from synth.geometry.rig import build_rig
+    from synth.pipeline import generate_dataset
+    from synth.viz.preview import preview
+    from synth.viz.rig_plot import plot_rig
+
+    repo_configs = Path(__file__).resolve().parents[1] / "render_configs"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg_path = repo_configs / "default.yaml"
+    cfg = load_config(cfg_path)
+    rig = build_rig(cfg.rig, cfg_path.parent)
+    print(f"1/4 rig plot: {plot_rig(rig, out / 'rig.png')}")
+    labels_dir = out / "labels"
+    summary = generate_dataset(cfg, labels_dir, args.clips, config_dir=cfg_path.parent, progress=True)
+    print(f"2/4 label-only dataset: {labels_dir} ({summary['clips']} clips)")
+    vis_args = argparse.Namespace(sweep=str(repo_configs / "sweeps" / "rig_distance.yaml"), config=None,
+                                  clips=args.clips, out=str(out / "visibility"))
+    cmd_visibility(vis_args)
+    print(f"3/4 visibility tables: {out / 'visibility'}")
+    sheet = preview(labels_dir, clip_id=None, frames=None, out=out / "previews" / "labels_clip_000000.png")
+    print(f"4/4 preview: {sheet}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
+    """Add the pipeline commands to the `synth` parser."""
+    p = sub.add_parser("labels", help="write a label-only dataset (no rendering)")
+    p.add_argument("config")
+    p.add_argument("--out", required=True)
+    p.add_argument("--clips", type=int, default=None, help="number of clips (default: the config's clips.count)")
+    p.add_argument("--quiet", action="store_true")
+    commands["labels"] = cmd_labels
+
+    p = sub.add_parser("visibility", help="per-view joint visibility across rig placements (no renderer)")
+    p.add_argument("--sweep", default=None, help="sweep YAML (base config + rig overrides)")
+    p.add_argument("--config", default=None, help="a single config instead of a sweep")
+    p.add_argument("--clips", type=int, default=None)
+    p.add_argument("--out", required=True)
+    commands["visibility"] = cmd_visibility
+
+    p = sub.add_parser("preview", help="contact sheet of a clip's views with projected joints")
+    p.add_argument("dataset")
+    p.add_argument("--clip", default=None)
+    p.add_argument("--frames", default=None, help="comma-separated frame indices")
+    p.add_argument("--out", default=None)
+    p.add_argument("--blend", default=None, help="save the assembled Blender scene of the clip to this .blend")
+    commands["preview"] = cmd_preview
+
+    p = sub.add_parser("export", help="export a dataset to another layout")
+    p.add_argument("profile", choices=["ego4view"])
+    p.add_argument("dataset")
+    p.add_argument("--out", required=True)
+    commands["export"] = cmd_export
+
+    p = sub.add_parser("render", help="render a dataset with Blender in this process")
+    p.add_argument("config")
+    p.add_argument("--out", required=True)
+    p.add_argument("--clips", type=int, default=None)
+    p.add_argument("--quiet", action="store_true")
+    commands["render"] = cmd_render
+
+    p = sub.add_parser("demo", help="the main job on the embedded default configuration")
+    p.add_argument("--out", default="out/demo")
+    p.add_argument("--clips", type=int, default=3)
+    commands["demo"] = cmd_demo
+

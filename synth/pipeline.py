@@ -1,0 +1,315 @@
+"""Clip generation without rendering: sample, pose, mount the rig, compute labels, and write label-only datasets."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from synth import __version__
+from synth.config import RenderConfig, config_hash, hashable_dict
+from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS, OCC_SCENE
+from synth.errors import ConfigError
+from synth.geometry.rig import HeadMount, Rig, build_rig, fit_head_mount
+
+log = logging.getLogger(__name__)
+
+#: Independent random streams per clip, so adding one never changes the others.
+STREAM_IDENTITY, STREAM_MOTION, STREAM_APPEARANCE, STREAM_ENVIRONMENT = range(4)
+NUM_STREAMS = 4
+#: Half-size of the ground quad used as a scene occluder in visibility ray casting, metres.
+GROUND_HALF_SIZE_M = 50.0
+#: Identity-disjoint split fractions (train, val, test).
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def clip_id_for(index: int) -> str:
+    return f"clip_{index:06d}"
+
+
+def clip_streams(seed: int, index: int) -> list[np.random.Generator]:
+    """The clip's independent generators, derived only from (config seed, clip index)."""
+    children = np.random.SeedSequence([seed, index]).spawn(NUM_STREAMS)
+    return [np.random.default_rng(child) for child in children]
+
+
+@dataclass
+class ClipContent:
+    """Everything sampled and posed for one clip (no labels yet)."""
+
+    index: int
+    clip_id: str
+    identity: Any
+    motion: Any
+    posed: Any
+    mount: HeadMount
+    T_world_from_device: np.ndarray  # (F, 4, 4) float64
+    appearance: Any
+    environment: Any
+    garments: list[Any]
+    seconds: dict[str, float]
+
+
+def ground_mesh() -> tuple[np.ndarray, np.ndarray]:
+    """A large quad at z = 0: vertices (4, 3) float32 world m, faces (2, 3) int32."""
+    h = GROUND_HALF_SIZE_M
+    verts = np.array([[-h, -h, 0.0], [h, -h, 0.0], [h, h, 0.0], [-h, h, 0.0]], dtype=np.float32)
+    faces = np.array([[0, 1, 2], [0, 2, 3]], dtype=np.int32)
+    return verts, faces
+
+
+def make_backend(cfg: RenderConfig) -> Any:
+    """The body backend named by the config (constructed once per process: it loads the model)."""
+    from synth.bodies.registry import get_backend
+
+    options: dict[str, Any] = {}
+    if cfg.body.backend == "smplx":
+        options = {"model_dir": cfg.body.model_dir, "model_type": cfg.body.model_type}
+    return get_backend(cfg.body.backend, **options)
+
+
+def remount(content: "ClipContent", rig: Rig) -> "ClipContent":
+    """The same clip worn with another rig: only the head mount and the device trajectory change."""
+    mount = fit_head_mount(content.posed.head_vertices_head_m, rig)
+    return replace(content, mount=mount, T_world_from_device=content.posed.T_world_from_head @ mount.T_head_from_device)
+
+
+class ClipGenerator:
+    """Samples and poses clips for one config; holds the (expensive) body backend once per process."""
+
+    def __init__(self, cfg: RenderConfig, config_dir: Path | None = None, rig: Rig | None = None, backend: Any = None):
+        self.cfg = cfg
+        self.config_dir = config_dir
+        self.rig = rig if rig is not None else build_rig(cfg.rig, config_dir)
+        self.backend = backend if backend is not None else make_backend(cfg)
+        self._npz_files = self._resolve_motion_files() if cfg.motion.source == "npz" else []
+
+    def _resolve_motion_files(self) -> list[Path]:
+        import glob
+
+        files: list[Path] = []
+        for pattern in self.cfg.motion.files:
+            p = Path(pattern).expanduser()
+            if not p.is_absolute() and self.config_dir is not None:
+                p = self.config_dir / p
+            matches = sorted(glob.glob(str(p)))
+            if not matches:
+                raise ConfigError("<config>", "motion.files", f"no motion file matches {str(p)!r}")
+            files.extend(Path(m) for m in matches)
+        return files
+
+    def _motion(self, rng: np.random.Generator):
+        frames, fps = self.cfg.clips.frames, self.cfg.clips.fps
+        if self.cfg.motion.source == "procedural":
+            from synth.motions.procedural import sample_motion
+
+            return sample_motion(rng, frames, fps, families=self.cfg.motion.families)
+        from synth.motions.npz_loader import load_motion_npz
+        from synth.motions.resample import resample, take_frames
+
+        path = self._npz_files[int(rng.integers(len(self._npz_files)))]
+        clip = resample(load_motion_npz(path), fps)
+        start = int(rng.integers(max(1, clip.num_frames - frames + 1)))
+        return take_frames(clip, start, frames)
+
+    def content(self, index: int) -> ClipContent:
+        """Sample and pose clip `index` (deterministic in (seed, index))."""
+        from synth.appearance import appearance_from_config, environment_from_config
+        from synth.appearance.garments import posed_garments
+
+        seconds: dict[str, float] = {}
+        t0 = time.perf_counter()
+        rng_id, rng_motion, rng_app, rng_env = clip_streams(self.cfg.seed, index)
+        identity = self.backend.sample_identity(rng_id)
+        motion = self._motion(rng_motion)
+        seconds["sample"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        posed = self.backend.pose(identity, motion)
+        seconds["pose"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        mount = fit_head_mount(posed.head_vertices_head_m, self.rig)
+        T_world_from_device = posed.T_world_from_head @ mount.T_head_from_device
+        appearance = appearance_from_config(rng_app, self.cfg.appearance)
+        environment = environment_from_config(rng_env, self.cfg.appearance, self.config_dir)
+        garments = posed_garments(posed, appearance)
+        seconds["dress"] = time.perf_counter() - t0
+        return ClipContent(
+            index=index,
+            clip_id=clip_id_for(index),
+            identity=identity,
+            motion=motion,
+            posed=posed,
+            mount=mount,
+            T_world_from_device=T_world_from_device,
+            appearance=appearance,
+            environment=environment,
+            garments=garments,
+            seconds=seconds,
+        )
+
+    def labels(self, content: ClipContent) -> tuple[Any, dict[str, float]]:
+        """Compute the clip's labels (DESIGN section 6) with the rig's render lenses."""
+        from synth.labels.compute import compute_clip_labels
+
+        stage_times: dict[str, float] = {}
+        ground_v, ground_f = ground_mesh()
+        labels = compute_clip_labels(
+            posed_vertices_world=content.posed.vertices,
+            body_faces=content.posed.faces,
+            joints3d_world=content.posed.joints_ego16,
+            T_world_from_device=content.T_world_from_device,
+            T_device_from_camera=self.rig.T_device_from_camera,
+            lenses=self.rig.lenses,
+            garments=content.garments,
+            scene_meshes=[(ground_v, ground_f, OCC_SCENE)],
+            heatmap_size=self.cfg.labels.heatmap_size,
+            sigma_px=self.cfg.labels.heatmap_sigma_px,
+            stage_times=stage_times,
+        )
+        return labels, stage_times
+
+    def clip_meta(self, content: ClipContent) -> dict[str, Any]:
+        """clip.json contents (DESIGN section 7)."""
+        motion = content.motion
+        return {
+            "clip_id": content.clip_id,
+            "clip_index": content.index,
+            "seed": [self.cfg.seed, content.index],
+            "identity": content.identity.to_json(),
+            "motion": {"name": motion.name, "family": motion.family, "params": _jsonable(motion.params),
+                       "fps": motion.fps},
+            "appearance": content.appearance.to_json(),
+            "environment": content.environment.to_json(),
+            "frames": content.posed.num_frames,
+            "fps": content.posed.fps,
+            "views": list(self.rig.views),
+            "d_fr_m": self.rig.front_to_rear_m,
+            "d_rh_m": content.mount.d_rh_m,
+            "front_clearance_m": self.rig.front_clearance_m,
+            "mount_height_m": self.rig.mount_height_m,
+        }
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def labels_to_arrays(labels: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(labels.npz arrays, heatmaps (F, V, 15, S, S) float16) from a ClipLabels."""
+    arrays = {
+        "joints3d_world": labels.joints3d_world,
+        "joints3d_device": labels.joints3d_device,
+        "joints3d_camera": labels.joints3d_camera,
+        "joints2d": labels.joints2d,
+        "visibility": labels.visibility,
+        "occluder": labels.occluder,
+        "T_world_from_device": labels.T_world_from_device,
+        "T_device_from_camera": labels.T_device_from_camera,
+        "frame_index": np.arange(labels.joints3d_world.shape[0], dtype=np.int64),
+    }
+    return arrays, labels.heatmaps.astype(np.float16)
+
+
+def dataset_meta(cfg: RenderConfig, rig: Rig, image_format: str | None, blender_version: str | None) -> dict:
+    """dataset.json contents before finalisation (DESIGN section 7)."""
+    return {
+        "schema_version": 1,
+        "egorig_version": __version__,
+        "blender_version": blender_version,
+        "config": cfg.model_dump(mode="json"),
+        "config_hash": config_hash(cfg),
+        "config_files": hashable_dict(cfg),
+        "seed": cfg.seed,
+        "joints": list(EGO16_JOINTS),
+        "heatmap_joints": list(HEATMAP_JOINTS),
+        "views": list(rig.views),
+        "rig": rig.to_json(),
+        "image": {"width": cfg.rig.resolution, "height": cfg.rig.resolution, "format": image_format},
+        "heatmap": {"size": cfg.labels.heatmap_size, "sigma": cfg.labels.heatmap_sigma_px},
+        "asset_manifest_hash": None,
+    }
+
+
+def identity_splits(identity_of_clip: dict[str, str], seed: int) -> dict[str, list[str]]:
+    """Assign whole identities to train/val/test (no identity in two splits); returns clip ids per split."""
+    identities = sorted(set(identity_of_clip.values()))
+    order = np.random.default_rng([seed, len(identities)]).permutation(len(identities))
+    n = len(identities)
+    n_val = int(round(n * SPLIT_FRACTIONS[1]))
+    n_test = int(round(n * SPLIT_FRACTIONS[2]))
+    if n >= 3:
+        n_val, n_test = max(1, n_val), max(1, n_test)
+    split_of_identity = {}
+    for rank, i in enumerate(order):
+        split = "val" if rank < n_val else "test" if rank < n_val + n_test else "train"
+        split_of_identity[identities[i]] = split
+    out: dict[str, list[str]] = {name: [] for name in SPLIT_NAMES}
+    for clip, ident in sorted(identity_of_clip.items()):
+        out[split_of_identity[ident]].append(clip)
+    return out
+
+
+def generate_dataset(
+    cfg: RenderConfig,
+    out_dir: Path,
+    num_clips: int,
+    config_dir: Path | None = None,
+    render_clip: Callable[[ClipContent, Path], dict[str, float]] | None = None,
+    image_format: str | None = None,
+    blender_version: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Write (or resume) a dataset of `num_clips` clips; `render_clip` adds images into the clip's tmp dir."""
+    from tqdm import tqdm
+
+    from synth.dataset.writer import DatasetWriter
+
+    gen = ClipGenerator(cfg, config_dir)
+    writer = DatasetWriter(out_dir, dataset_meta(cfg, gen.rig, image_format, blender_version))
+    done = set(writer.completed_clip_ids())
+    todo = [i for i in range(num_clips) if clip_id_for(i) not in done]
+    skipped = num_clips - len(todo)
+    if skipped:
+        log.info("resuming: %d of %d clips already complete", skipped, num_clips)
+    frames_total = len(todo) * cfg.clips.frames
+    bar = tqdm(total=frames_total, unit="frame", disable=not progress, desc="clips 0/%d" % len(todo))
+    for n, index in enumerate(todo):
+        content = gen.content(index)
+        labels, label_times = gen.labels(content)
+        seconds = dict(content.seconds)
+        seconds.update(label_times)
+        tmp = writer.clip_dir_tmp(content.clip_id)
+        if render_clip is not None:
+            seconds.update(render_clip(content, tmp))
+        arrays, heatmaps = labels_to_arrays(labels)
+        writer.write_clip(content.clip_id, gen.clip_meta(content), arrays, heatmaps, seconds)
+        bar.update(content.posed.num_frames)
+        bar.set_description(f"clips {n + 1}/{len(todo)}")
+    bar.close()
+    return finalize_dataset(writer, out_dir, cfg.seed)
+
+
+def finalize_dataset(writer: Any, out_dir: Path, seed: int) -> dict[str, Any]:
+    """Compute identity-disjoint splits over every completed clip and rewrite dataset.json."""
+    import json
+
+    identity_of_clip = {}
+    for clip_id in sorted(writer.completed_clip_ids()):
+        meta = json.loads((Path(out_dir) / "clips" / clip_id / "clip.json").read_text())
+        identity_of_clip[clip_id] = meta["identity"]["identity_id"]
+    splits = identity_splits(identity_of_clip, seed)
+    writer.finalize(splits)
+    return {"clips": len(identity_of_clip), "splits": {k: len(v) for k, v in splits.items()}}
