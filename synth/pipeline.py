@@ -87,7 +87,16 @@ class ClipGenerator:
         self.config_dir = config_dir
         self.rig = rig if rig is not None else build_rig(cfg.rig, config_dir)
         self.backend = backend if backend is not None else make_backend(cfg)
+        self._check_hdris()
         self._npz_files = self._resolve_motion_files() if cfg.motion.source == "npz" else []
+
+    def _check_hdris(self) -> None:
+        """Fail before any work when a configured HDRI is missing (AssetError names the file)."""
+        from synth.appearance.sampling import validate_hdri_paths
+
+        base = self.config_dir if self.config_dir is not None else Path.cwd()
+        validate_hdri_paths([p if Path(p).expanduser().is_absolute() else base / p
+                             for p in self.cfg.appearance.hdri_files])
 
     def _resolve_motion_files(self) -> list[Path]:
         import glob
@@ -119,7 +128,7 @@ class ClipGenerator:
 
     def content(self, index: int) -> ClipContent:
         """Sample and pose clip `index` (deterministic in (seed, index))."""
-        from synth.appearance import appearance_from_config, environment_from_config
+        from synth.appearance.sampling import appearance_from_config, environment_from_config
         from synth.appearance.garments import posed_garments
 
         seconds: dict[str, float] = {}
@@ -170,6 +179,7 @@ class ClipGenerator:
             heatmap_size=self.cfg.labels.heatmap_size,
             sigma_px=self.cfg.labels.heatmap_sigma_px,
             stage_times=stage_times,
+            body_part_of_face=content.posed.part_of_face,
         )
         return labels, stage_times
 
@@ -267,17 +277,22 @@ def generate_dataset(
     out_dir: Path,
     num_clips: int,
     config_dir: Path | None = None,
-    render_clip: Callable[[ClipContent, Path], dict[str, float]] | None = None,
+    render_clip: Callable[[ClipContent, Path, Callable[[int], None]], dict[str, float]] | None = None,
     image_format: str | None = None,
     blender_version: str | None = None,
     progress: bool = True,
+    generator: "ClipGenerator | None" = None,
 ) -> dict[str, Any]:
-    """Write (or resume) a dataset of `num_clips` clips; `render_clip` adds images into the clip's tmp dir."""
+    """Write (or resume) a dataset of `num_clips` clips.
+
+    render_clip(content, tmp_dir, advance): renders the clip's images into its tmp dir, calling advance(n) after n
+    frames, and returns seconds per stage. Without it the dataset is label-only.
+    """
     from tqdm import tqdm
 
     from synth.dataset.writer import DatasetWriter
 
-    gen = ClipGenerator(cfg, config_dir)
+    gen = generator if generator is not None else ClipGenerator(cfg, config_dir)
     writer = DatasetWriter(out_dir, dataset_meta(cfg, gen.rig, image_format, blender_version))
     done = set(writer.completed_clip_ids())
     todo = [i for i in range(num_clips) if clip_id_for(i) not in done]
@@ -293,10 +308,11 @@ def generate_dataset(
         seconds.update(label_times)
         tmp = writer.clip_dir_tmp(content.clip_id)
         if render_clip is not None:
-            seconds.update(render_clip(content, tmp))
+            seconds.update(render_clip(content, tmp, bar.update))
+        else:
+            bar.update(content.posed.num_frames)
         arrays, heatmaps = labels_to_arrays(labels)
         writer.write_clip(content.clip_id, gen.clip_meta(content), arrays, heatmaps, seconds)
-        bar.update(content.posed.num_frames)
         bar.set_description(f"clips {n + 1}/{len(todo)}")
     bar.close()
     return finalize_dataset(writer, out_dir, cfg.seed)

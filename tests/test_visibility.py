@@ -278,3 +278,54 @@ def test_garment_objects_and_scene_mesh_classes():
         occ = OccluderScene(LIMB[0][None], LIMB[1], scene_meshes=scene)
         out = compute_visibility(occ, CAMERA[None, None], JOINT[None, None], np.ones((1, 1, 1), bool))
         assert out.occluder[0, 0, 0] == expected
+
+
+def _forearm_scene(part_name: str):
+    """A long thin 'forearm' box seen almost along its length: the wrist joint sits 1 cm inside its far end.
+
+    Returns ((vertices, faces), per-face part labels, wrist position); world metres.
+    """
+    from synth.constants import PART_INDEX
+
+    wrist = np.array([0.0, 0.0, 2.0])
+    verts, faces = box(wrist - np.array([0.0, 0.0, 0.10]), (0.03, 0.03, 0.11))
+    labels = np.full(len(faces), PART_INDEX[part_name], dtype=np.int32)
+    return (verts, faces), labels, wrist
+
+
+@pytest.mark.parametrize("part,expected", [("left_forearm", VIS_VISIBLE), ("torso", VIS_OCCLUDED)])
+def test_own_segment_clause_uses_the_part_labels(part, expected):
+    from synth.constants import JOINT_INDEX
+
+    (verts, faces), labels, wrist = _forearm_scene(part)
+    joints = np.zeros((16, 3))
+    joints[:] = [5.0, 5.0, 5.0]  # other joints far away, outside the box
+    j = JOINT_INDEX["left_hand"]
+    joints[j] = wrist
+    fov = np.zeros((1, 1, 16), dtype=bool)
+    fov[0, 0, j] = True
+    scene = OccluderScene(verts[None], faces, body_part_of_face=labels)
+    out = compute_visibility(scene, CAMERA[None, None], joints[None], fov)
+    # Seen along the box from the origin, its near face is 21 cm before the wrist: beyond the own-segment radius,
+    # so even the wrist's own forearm hides it.
+    assert out.visibility[0, 0, j] == VIS_OCCLUDED
+    # A grazing view: the ray enters the forearm's side 8 cm from the wrist (beyond the depth tolerance of about
+    # 6.4 cm, within the 10 cm own-segment radius).
+    camera = np.array([[[0.0, 0.12, 1.704]]])
+    out = compute_visibility(scene, camera, joints[None], fov)
+    assert out.visibility[0, 0, j] == expected
+    assert out.occluder[0, 0, j] == (OCC_NONE if expected == VIS_VISIBLE else OCC_BODY)
+
+
+def test_own_segment_clause_needs_part_labels():
+    from synth.constants import JOINT_INDEX
+
+    (verts, faces), _, wrist = _forearm_scene("left_forearm")
+    joints = np.full((16, 3), 5.0)
+    j = JOINT_INDEX["left_hand"]
+    joints[j] = wrist
+    fov = np.zeros((1, 1, 16), dtype=bool)
+    fov[0, 0, j] = True
+    camera = np.array([[[0.0, 0.12, 1.704]]])
+    out = compute_visibility(OccluderScene(verts[None], faces), camera, joints[None], fov)
+    assert out.visibility[0, 0, j] == VIS_OCCLUDED

@@ -317,3 +317,8 @@ class BlenderScene:
     def close(self) -> None:
         """Remove the scratch directory (the Blender session itself lives until the process exits)."""
         shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def blender_version() -> str:
+    """The running Blender's version string (recorded in dataset.json)."""
+    return bpy.app.version_string

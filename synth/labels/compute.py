@@ -109,6 +109,7 @@ def compute_clip_labels(
     sigma_px: float = DEFAULT_SIGMA_PX,
     stage_times: dict | None = None,
     frame_index=None,
+    body_part_of_face=None,
 ) -> ClipLabels:
     """Compute every label of a clip without a renderer.
 
@@ -119,6 +120,8 @@ def compute_clip_labels(
         (synth.appearance.garments.GarmentMesh).
     scene_meshes: static occluders (vertices (Vs, 3) world m, faces (Ts, 3)[, occluder class, default OCC_SCENE]),
         e.g. visibility.ground_plane().
+    body_part_of_face: (T,) BODY_PARTS index per body triangle (enables the own-segment clause of the visibility
+        rule; see synth/labels/visibility.py), or None.
     heatmap_size, sigma_px: heatmap side (cells) and Gaussian sigma (cells).
     stage_times: if given, receives seconds per stage ("projection", "visibility", "heatmaps"), added to any
         values already there.
@@ -140,7 +143,8 @@ def compute_clip_labels(
     times["projection"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    scene = OccluderScene(vertices, np.asarray(body_faces), tuple(garments), tuple(scene_meshes))
+    scene = OccluderScene(vertices, np.asarray(body_faces), tuple(garments), tuple(scene_meshes),
+                          None if body_part_of_face is None else np.asarray(body_part_of_face))
     vis = compute_visibility(scene, camera_centres_world(T_wd, T_dc), joints_world, in_fov)
     times["visibility"] = time.perf_counter() - start
 

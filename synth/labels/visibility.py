@@ -10,7 +10,10 @@ Rule. For frame f, view v with camera centre o and joint j at p (world, metres),
       s < d - tau_j,    tau_j = min(t_j, FLESH_CAP_M) + TOLERANCE_MARGIN_M,
 
   where t_j is this frame's distance from the joint to the nearest vertex of the body mesh (the flesh around the
-  joint); occluder = the class of that first surface (1 own body, 2 garment, 3 scene). Else it is VISIBLE (2).
+  joint), UNLESS that first surface is the joint's own segment seen near the joint: a body triangle whose part
+  label is one of the joint's own parts (OWN_PARTS: e.g. the wrist's forearm and hand, the ankle's shin and foot)
+  with the hit point within OWN_SEGMENT_RADIUS_M of the joint. Occluder = the class of that first surface
+  (1 own body, 2 garment, 3 scene). Else it is VISIBLE (2).
 
 Why. Joints sit inside the body, so the ray always meets the joint's own skin before the joint, at least about
 t_j in front of it. Surfaces within tau_j of the joint along the ray are treated as the joint's own flesh: its skin,
@@ -20,7 +23,9 @@ applied to Cycles' rendered depth pass at the projected pixel on 99.6 % of in-vi
 body's t_j only, so a tight sleeve (within the margin of the skin) leaves the elbow visible and a loose coat hides
 it (occluder 2). Known limit: t_j is the flesh thickness in the thinnest direction; a joint seen along its limb
 (an ankle seen down the shin, a wrist down the forearm) has more flesh on the ray than t_j + margin and is marked
-occluded by its own body, as the depth pass would show it.
+occluded by its own body by the depth test alone; the own-segment clause keeps it visible when what the camera
+sees there is the joint's own limb close to the joint (the pixel shows the wrist's forearm and hand, not
+something in front of them). Without part labels (`body_part_of_face` None) only the depth test applies.
 
 Cap. Every surface inside the tau_j sphere is treated as the joint's own flesh, whatever it really is: a hand resting
 on the belly, a forearm across the thigh. Over 24 sampled Anny adults (rest pose) t_j is 1.7-2.5 cm at the wrists,
@@ -41,12 +46,56 @@ from dataclasses import dataclass
 import numpy as np
 import warp as wp
 
-from synth.constants import OCC_BODY, OCC_GARMENT, OCC_NONE, OCC_SCENE, VIS_OCCLUDED, VIS_OUTSIDE, VIS_VISIBLE
+from synth.constants import (
+    BODY_PARTS,
+    EGO16_JOINTS,
+    OCC_BODY,
+    OCC_GARMENT,
+    OCC_NONE,
+    OCC_SCENE,
+    PART_INDEX,
+    VIS_OCCLUDED,
+    VIS_OUTSIDE,
+    VIS_VISIBLE,
+)
+
+
+def own_part_masks(joint_names=EGO16_JOINTS) -> np.ndarray:
+    """(J,) int32 bit masks: bit k set when BODY_PARTS[k] is one of the joint's own parts (0 for unknown joints)."""
+    masks = np.zeros(len(joint_names), dtype=np.int32)
+    for j, name in enumerate(joint_names):
+        for part in OWN_PARTS.get(name, ()):
+            masks[j] |= 1 << PART_INDEX[part]
+    return masks
+
+
+assert len(BODY_PARTS) < 31, "part bit masks are int32"
 
 #: Extra distance (m) in front of the joint's flesh within which a hit still counts as the joint's own surface.
 TOLERANCE_MARGIN_M = 0.02
 #: Largest flesh thickness t_j (m) credited to a joint (see "Cap" in the module docstring).
 FLESH_CAP_M = 0.10
+#: A first hit on the joint's own segment within this distance (m) of the joint counts as seeing the joint.
+OWN_SEGMENT_RADIUS_M = 0.10
+#: Body parts whose surface is the joint's own segment, per EGO16 joint (BODY_PARTS names).
+OWN_PARTS: dict[str, tuple[str, ...]] = {
+    "head": ("head", "scalp", "neck", "eyes", "mouth"),
+    "neck": ("neck", "torso", "head", "scalp"),
+    "left_upperarm": ("torso", "left_upperarm", "neck"),
+    "right_upperarm": ("torso", "right_upperarm", "neck"),
+    "left_lowerarm": ("left_upperarm", "left_forearm"),
+    "right_lowerarm": ("right_upperarm", "right_forearm"),
+    "left_hand": ("left_forearm", "left_hand"),
+    "right_hand": ("right_forearm", "right_hand"),
+    "left_thigh": ("hips", "left_thigh", "torso"),
+    "right_thigh": ("hips", "right_thigh", "torso"),
+    "left_calf": ("left_thigh", "left_shin"),
+    "right_calf": ("right_thigh", "right_shin"),
+    "left_foot": ("left_shin", "left_foot"),
+    "right_foot": ("right_shin", "right_foot"),
+    "left_ball": ("left_foot",),
+    "right_ball": ("right_foot",),
+}
 #: Default half side (m) of the square ground plane returned by ground_plane().
 GROUND_HALF_SIZE_M = 50.0
 
@@ -74,18 +123,23 @@ class OccluderScene:
         object with those as `.vertices` / `.faces`.
     scene_meshes: static occluders: each (vertices (Vs, 3) float world m, faces (Ts, 3) int[, occluder class]);
         the class defaults to OCC_SCENE.
+    body_part_of_face: (Tb,) int BODY_PARTS index per body triangle, or None (no own-segment clause).
     """
 
     body_vertices_world_m: np.ndarray
     body_faces: np.ndarray
     garments: tuple = ()
     scene_meshes: tuple = ()
+    body_part_of_face: np.ndarray | None = None
 
     def __post_init__(self):
         body = np.asarray(self.body_vertices_world_m)
         if body.ndim != 3 or body.shape[-1] != 3:
             raise ValueError(f"body_vertices_world_m must be (F, Vb, 3), got {body.shape}")
         _check_faces("body_faces", self.body_faces, body.shape[1])
+        if self.body_part_of_face is not None and np.shape(self.body_part_of_face) != (len(self.body_faces),):
+            raise ValueError(f"body_part_of_face must be (Tb={len(self.body_faces)},), "
+                             f"got {np.shape(self.body_part_of_face)}")
         garments = tuple(_mesh_parts(g, f"garment {i}")[:2] for i, g in enumerate(self.garments))
         for i, (verts, faces) in enumerate(garments):
             if verts.ndim != 3 or verts.shape[0] != body.shape[0] or verts.shape[-1] != 3:
@@ -109,16 +163,22 @@ class OccluderScene:
     def num_body_vertices(self) -> int:
         return int(np.shape(self.body_vertices_world_m)[1])
 
-    def dynamic_faces(self) -> tuple[np.ndarray, np.ndarray]:
-        """Body then garment triangles of the moving BVH: ((T, 3) int32 into dynamic_vertices, (T,) int32 class)."""
+    def dynamic_faces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Body then garment triangles of the moving BVH: ((T, 3) int32 into dynamic_vertices, (T,) int32 class,
+        (T,) int32 part bit (1 << BODY_PARTS index for labelled body triangles, else 0))."""
         faces = [np.asarray(self.body_faces, dtype=np.int64)]
         classes = [np.full(len(faces[0]), OCC_BODY, dtype=np.int32)]
+        if self.body_part_of_face is None:
+            part_bits = [np.zeros(len(faces[0]), dtype=np.int32)]
+        else:
+            part_bits = [np.left_shift(1, np.asarray(self.body_part_of_face, dtype=np.int32)).astype(np.int32)]
         offset = self.num_body_vertices
         for verts, g_faces in self.garments:
             faces.append(np.asarray(g_faces, dtype=np.int64) + offset)
             classes.append(np.full(len(g_faces), OCC_GARMENT, dtype=np.int32))
+            part_bits.append(np.zeros(len(g_faces), dtype=np.int32))
             offset += np.shape(verts)[1]
-        return np.concatenate(faces).astype(np.int32), np.concatenate(classes)
+        return np.concatenate(faces).astype(np.int32), np.concatenate(classes), np.concatenate(part_bits)
 
     def dynamic_vertices(self, frame: int, out: np.ndarray | None = None) -> np.ndarray:
         """Body then garment vertices of one frame: (Vb + sum Vg, 3) float32 world m (written into `out` if given)."""
@@ -175,6 +235,7 @@ def _visibility_kernel(
     frame: wp.int32,
     dynamic_mesh: wp.uint64,
     dynamic_class: wp.array(dtype=wp.int32),
+    dynamic_part_bit: wp.array(dtype=wp.int32),
     static_mesh: wp.uint64,
     static_class: wp.array(dtype=wp.int32),
     has_static: wp.int32,
@@ -182,8 +243,10 @@ def _visibility_kernel(
     num_body_points: wp.int32,
     centres: wp.array2d(dtype=wp.vec3),
     joints: wp.array2d(dtype=wp.vec3),
+    own_part_mask: wp.array(dtype=wp.int32),
     flesh_cap: wp.float32,
     margin: wp.float32,
+    own_radius: wp.float32,
     hit_class: wp.array3d(dtype=wp.int32),
     flesh_depth: wp.array2d(dtype=wp.float32),
 ):
@@ -205,14 +268,22 @@ def _visibility_kernel(
             direction = ray / dist
             query = wp.mesh_query_ray(dynamic_mesh, origin, direction, max_t)
             nearest = max_t
+            part_bit = wp.int32(0)
             if query.result:
                 nearest = query.t
                 cls = dynamic_class[query.face]
+                part_bit = dynamic_part_bit[query.face]
             if has_static != 0:
                 query_static = wp.mesh_query_ray(static_mesh, origin, direction, nearest)
                 if query_static.result:
                     if query_static.t < nearest:
+                        nearest = query_static.t
                         cls = static_class[query_static.face]
+                        part_bit = wp.int32(0)
+            # Own-segment clause: the first surface is the joint's own limb, close to the joint.
+            if (part_bit & own_part_mask[j]) != 0:
+                if wp.length(origin + direction * nearest - p) <= own_radius:
+                    cls = wp.int32(0)
         hit_class[frame, v, j] = cls
 
 
@@ -231,6 +302,8 @@ def compute_visibility(
     margin_m: float = TOLERANCE_MARGIN_M,
     flesh_cap_m: float = FLESH_CAP_M,
     device: str = DEFAULT_DEVICE,
+    joint_names=EGO16_JOINTS,
+    own_segment_radius_m: float = OWN_SEGMENT_RADIUS_M,
 ) -> VisibilityLabels:
     """Visibility and occluder codes for a whole clip (rule in the module docstring).
 
@@ -239,6 +312,8 @@ def compute_visibility(
     joints3d_world_m: (F, J, 3) float, world frame, metres.
     in_fov: (F, V, J) bool, from projection.project_joints (False -> visibility 0).
     margin_m, flesh_cap_m: the rule's constants (m); pass flesh_cap_m=np.inf for the uncapped rule.
+    joint_names: names of the J joints (selects each joint's own parts; EGO16 by default).
+    own_segment_radius_m: radius of the own-segment clause (0 disables it).
     Returns VisibilityLabels.
     """
     centres = np.asarray(camera_centres_world_m, dtype=np.float32)
@@ -257,11 +332,16 @@ def compute_visibility(
         return VisibilityLabels(empty, empty.copy(), np.zeros((num_frames, num_joints), dtype=np.float32))
 
     _init_warp()
-    faces, classes = scene.dynamic_faces()
+    faces, classes, part_bits = scene.dynamic_faces()
+    if len(joint_names) != num_joints:
+        joint_names = ()  # unnamed joints: no own-segment clause
+    own_masks = own_part_masks(joint_names) if joint_names else np.zeros(num_joints, dtype=np.int32)
     buffer = scene.dynamic_vertices(0)
     points = wp.array(buffer, dtype=wp.vec3, device=device)
     dynamic_mesh = wp.Mesh(points=points, indices=wp.array(faces.ravel(), dtype=wp.int32, device=device))
     dynamic_class = wp.array(classes, dtype=wp.int32, device=device)
+    dynamic_part_bit = wp.array(part_bits, dtype=wp.int32, device=device)
+    own_mask_wp = wp.array(own_masks, dtype=wp.int32, device=device)
     static = scene.static_mesh()
     if static is None:
         static_mesh, static_id = None, wp.uint64(0)
@@ -286,9 +366,9 @@ def compute_visibility(
             _visibility_kernel,
             dim=num_joints,
             inputs=[
-                f, dynamic_mesh.id, dynamic_class, static_id, static_class, int(static is not None),
-                dynamic_mesh.points, scene.num_body_vertices, centres_wp, joints_wp,
-                float(flesh_cap_m), float(margin_m),
+                f, dynamic_mesh.id, dynamic_class, dynamic_part_bit, static_id, static_class,
+                int(static is not None), dynamic_mesh.points, scene.num_body_vertices, centres_wp, joints_wp,
+                own_mask_wp, float(flesh_cap_m), float(margin_m), float(own_segment_radius_m),
             ],
             outputs=[hit_class, flesh],
             device=device,

@@ -1,0 +1,105 @@
+"""Rendered datasets: one warm Blender scene per process renders every clip's views into the native format."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from synth.config import RenderConfig
+from synth.pipeline import ClipContent, ClipGenerator, generate_dataset
+
+#: Blender's own output goes here, relative to the dataset directory.
+BLENDER_LOG = Path("logs") / "blender.log"
+PASS_EXTENSIONS = {"depth": ".exr", "parts": ".png"}
+
+
+class ClipRenderer:
+    """Renders clips with one BlenderScene (built once; cameras, body, garments and world swapped per clip)."""
+
+    def __init__(self, cfg: RenderConfig, log_path: Path | None = None):
+        from synth.blender.scene import BlenderScene
+        from synth.blender.settings import RenderSettings
+
+        self.cfg = cfg
+        settings = RenderSettings.from_config(cfg.render, jpeg_quality=cfg.output.jpeg_quality)
+        self.scene = BlenderScene(settings, log_path=log_path)
+        self._rig_key: Any = None
+
+    @staticmethod
+    def blender_version() -> str:
+        from synth.blender.scene import blender_version
+
+        return blender_version()
+
+    def prepare(self, content: ClipContent, rig: Any) -> None:
+        """Load one clip into the scene (cameras only when the rig changed)."""
+        if self._rig_key is not id(rig):
+            self.scene.set_cameras(rig)
+            self._rig_key = id(rig)
+        self.scene.set_body(content.posed, content.appearance)
+        self.scene.set_garments(content.garments)
+        self.scene.set_environment(content.environment)
+        self.scene.set_seed(content.index)
+
+    def __call__(self, content: ClipContent, tmp_dir: Path, advance: Callable[[int], None], rig: Any) -> dict:
+        """Render every frame and view of the clip into `tmp_dir`; returns seconds per stage."""
+        t0 = time.perf_counter()
+        self.prepare(content, rig)
+        seconds = {"scene_setup": time.perf_counter() - t0, "scene_update": 0.0, "render": 0.0}
+        ext = "." + self.cfg.output.image_format
+        views = rig.views
+        for f in range(content.posed.num_frames):
+            t0 = time.perf_counter()
+            self.scene.set_frame(f, content.T_world_from_device[f])
+            seconds["scene_update"] += time.perf_counter() - t0
+            images = {v: tmp_dir / "rgb" / v / f"{f:06d}{ext}" for v in views}
+            passes = {
+                name: {v: tmp_dir / name / v / f"{f:06d}{PASS_EXTENSIONS[name]}" for v in views}
+                for name in self.cfg.output.passes
+            }
+            t0 = time.perf_counter()
+            self.scene.render_views(images, passes)
+            seconds["render"] += time.perf_counter() - t0
+            advance(1)
+        return seconds
+
+
+def render_dataset(
+    cfg: RenderConfig, out_dir: Path, num_clips: int, config_dir: Path | None = None, progress: bool = True
+) -> dict[str, Any]:
+    """Render (or resume) a dataset of `num_clips` clips in this process."""
+    out_dir = Path(out_dir)
+    gen = ClipGenerator(cfg, config_dir)  # validates rig, body, motions and HDRIs before Blender starts
+    (out_dir / BLENDER_LOG).parent.mkdir(parents=True, exist_ok=True)
+    renderer = ClipRenderer(cfg, log_path=out_dir / BLENDER_LOG)
+    return generate_dataset(
+        cfg,
+        out_dir,
+        num_clips,
+        config_dir=config_dir,
+        render_clip=lambda content, tmp, advance: renderer(content, tmp, advance, gen.rig),
+        image_format=cfg.output.image_format,
+        blender_version=renderer.blender_version(),
+        progress=progress,
+        generator=gen,
+    )
+
+
+def save_blend_preview(dataset_dir: Path, clip_id: str | None, blend_path: Path) -> Path:
+    """Rebuild one clip of a dataset from its recorded config and save the assembled scene as a .blend."""
+    from synth.config import validate_config_dict
+    from synth.dataset.reader import DatasetReader
+
+    reader = DatasetReader(dataset_dir)
+    clip_id = clip_id or reader.clip_ids[0]
+    meta = reader.clip_meta(clip_id)
+    cfg = validate_config_dict(reader.meta["config"], str(Path(dataset_dir) / "dataset.json"), None)
+    gen = ClipGenerator(cfg, None)
+    content = gen.content(int(meta["clip_index"]))
+    renderer = ClipRenderer(cfg)
+    renderer.prepare(content, gen.rig)
+    renderer.scene.set_frame(0, content.T_world_from_device[0])
+    renderer.scene.save_blend(blend_path)
+    return Path(blend_path)
