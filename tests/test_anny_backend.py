@@ -181,7 +181,12 @@ def test_root_orientation_and_translation_are_world(backend, identity, tpose):
     assert left_hand[1] > 0.4  # Rz(+90 deg) turns the body's left (+X) to +Y
     pelvis = (j[JOINT_INDEX["left_thigh"]] + j[JOINT_INDEX["right_thigh"]]) / 2
     pelvis0 = (j0[JOINT_INDEX["left_thigh"]] + j0[JOINT_INDEX["right_thigh"]]) / 2
-    assert np.allclose(pelvis[:2] - pelvis0[:2], [1.0, 2.0], atol=0.02)
+    # root_transl is authored for the reference pelvis height and scaled to this body's size.
+    from synth.motions.clip import REFERENCE_PELVIS_HEIGHT_M
+
+    scale = backend._prepare(identity).pelvis_height_m / REFERENCE_PELVIS_HEIGHT_M
+    assert 0.8 < scale < 1.15
+    assert np.allclose(pelvis[:2] - pelvis0[:2], [1.0 * scale, 2.0 * scale], atol=0.02)
 
 
 # ---------------------------------------------------------------- grounding

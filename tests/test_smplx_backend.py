@@ -155,16 +155,26 @@ def test_head_frame_at_rest_turned_and_looking_up(backend, models):
     np.testing.assert_allclose(forward_world, [0.0, -np.cos(np.deg2rad(40)), np.sin(np.deg2rad(40))], atol=1e-6)
 
 
+def _transl_scale(backend) -> float:
+    """Standing pelvis height of the test identity over the motions' reference pelvis height."""
+    from synth.motions.clip import REFERENCE_PELVIS_HEIGHT_M
+
+    scale = backend.standing_pelvis_height_m(_identity()) / REFERENCE_PELVIS_HEIGHT_M
+    assert 0.5 < scale < 1.5
+    return scale
+
+
 def test_grounding_snaps_grounded_frames_and_interpolates_between(backend):
-    transl = np.zeros((5, 3))
-    transl[:, 2] = [0.1, 0.4, 0.6, 0.4, 0.2]
+    authored = np.zeros((5, 3))
+    authored[:, 2] = [0.1, 0.4, 0.6, 0.4, 0.2]
     grounded = np.array([True, False, False, False, True])
-    posed = backend.pose(_identity(), _motion(5, root_transl=transl, grounded=grounded))
+    posed = backend.pose(_identity(), _motion(5, root_transl=authored, grounded=grounded))
+    transl = authored * _transl_scale(backend)  # root_transl is scaled to the body's standing pelvis height
     min_z = posed.vertices[..., 2].min(axis=1)
-    correction = np.interp(np.arange(5), [0, 4], [-0.1, -0.2])
+    correction = np.interp(np.arange(5), [0, 4], [-transl[0, 2], -transl[4, 2]])
     np.testing.assert_allclose(min_z, transl[:, 2] + correction, atol=1e-5)
 
-    airborne = backend.pose(_identity(), _motion(5, root_transl=transl, grounded=np.zeros(5, dtype=bool)))
+    airborne = backend.pose(_identity(), _motion(5, root_transl=authored, grounded=np.zeros(5, dtype=bool)))
     np.testing.assert_allclose(airborne.vertices[..., 2].min(axis=1), transl[:, 2], atol=1e-5)
     np.testing.assert_allclose(airborne.T_world_from_head[:, 2, 3] - airborne.T_world_from_head[0, 2, 3],
                                transl[:, 2] - transl[0, 2], atol=1e-6)
@@ -269,7 +279,8 @@ def test_amass_file_through_loader_and_backend(tmp_path, backend, models):
     np.testing.assert_allclose(posed.vertices[..., 2].min(axis=1), 0.0, atol=1e-5)
     np.testing.assert_allclose(posed.T_world_from_head[:, :3, :3], np.broadcast_to(HEAD_DIAG, (num_frames, 3, 3)),
                                atol=1e-9)
-    np.testing.assert_allclose(posed.joints_ego16[:, 0, 0] - posed.joints_ego16[0, 0, 0], 0.1 * np.arange(num_frames),
+    np.testing.assert_allclose(posed.joints_ego16[:, 0, 0] - posed.joints_ego16[0, 0, 0],
+                               0.1 * np.arange(num_frames) * _transl_scale(backend),
                                atol=1e-5)
     nose = posed.vertices[0, info.nose_vertices].mean(axis=0)
     assert nose[1] < posed.joints_ego16[0, 0, 1] - 0.05

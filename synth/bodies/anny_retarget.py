@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from synth.motions.clip import SMPL22_INDEX, MotionClip
+from synth.motions.clip import SMPL22_INDEX, MotionClip, scaled_root_transl
 
 #: SMPL axes (x = body's left, y = up, z = forward) -> Anny world axes (x = body's left, y = backward, z = up):
 #: p_anny = C @ p_smpl with C = Rx(+90 deg).
@@ -128,7 +128,7 @@ class AnnyRetargeter:
 
         Driven bones: D_c = (T_p^T C R_smpl C^T T_p) E_c (SMPL's chain rule in Anny's world-aligned axes, on top of
         the T-pose offsets). Root: rotation = motion.root_orient (already world, Z up), translation = the pelvis
-        world position (0, 0, pelvis_height_m) + motion.root_transl. pelvis_height_m: the standing pelvis height
+        world position (0, 0, pelvis_height_m) + motion.root_transl scaled to this body. pelvis_height_m: the standing pelvis height
         of this body (its canonical pose then stands on z = 0).
         """
         f = motion.num_frames
@@ -139,7 +139,7 @@ class AnnyRetargeter:
         tp = self.parent_tpose
         deltas[:, self.bone_index, :3, :3] = np.swapaxes(tp, -1, -2) @ r_world @ tp @ self.offset
         deltas[:, 0, :3, :3] = Rotation.from_rotvec(np.asarray(motion.root_orient, np.float64)).as_matrix()
-        deltas[:, 0, :3, 3] = np.asarray(motion.root_transl, np.float64) + np.array([0.0, 0.0, pelvis_height_m])
+        deltas[:, 0, :3, 3] = scaled_root_transl(motion, pelvis_height_m) + np.array([0.0, 0.0, pelvis_height_m])
         return deltas
 
 

@@ -79,7 +79,7 @@ import numpy as np
 from synth.bodies.base import BodyIdentity, PosedBody
 from synth.constants import EGO16_JOINTS, PART_INDEX
 from synth.errors import AssetError, ConfigError
-from synth.motions.clip import SMPL22_INDEX, MotionClip
+from synth.motions.clip import SMPL22_INDEX, MotionClip, scaled_root_transl
 
 BACKEND_NAME = "smplx"
 MODEL_TYPES: tuple[str, ...] = ("smplx", "smpl")
@@ -418,6 +418,11 @@ class SmplxBackend:
         jw[:, 2] += lift
         return rest, jw, pelvis
 
+    def standing_pelvis_height_m(self, identity: BodyIdentity) -> float:
+        """Height of the pelvis joint above the floor in the canonical standing pose, metres."""
+        model, betas = self._identity_model(identity)
+        return float(self._canonical(model, betas)[1][0, 2])
+
     def pose(self, identity: BodyIdentity, motion: MotionClip) -> PosedBody:
         """Pose the identity through every frame of `motion` (module docstring for frames and grounding)."""
         model, betas = self._identity_model(identity)
@@ -425,7 +430,7 @@ class SmplxBackend:
         num_frames = motion.num_frames
         pelvis_stand = rest_joints_m[0]
         R_world_from_smpl = _rotvec_to_matrix(motion.root_orient) @ _C_WORLD_FROM_SMPL  # (F, 3, 3) SMPL axes -> world
-        pelvis_world = pelvis_stand[None] + np.asarray(motion.root_transl, dtype=np.float64)  # (F, 3)
+        pelvis_world = pelvis_stand[None] + scaled_root_transl(motion, float(pelvis_stand[2]))  # (F, 3)
 
         full_pose = np.zeros((num_frames, model.num_joints, 3))
         full_pose[:, 1:22] = motion.body_pose

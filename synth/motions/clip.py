@@ -35,6 +35,9 @@ SMPL22_JOINTS: tuple[str, ...] = (
 SMPL22_INDEX: dict[str, int] = {name: i for i, name in enumerate(SMPL22_JOINTS)}
 #: Parent of each SMPL-22 joint (-1 for the pelvis).
 SMPL22_PARENTS: tuple[int, ...] = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
+#: Standing pelvis height (m) of the body root_transl is authored for (the reference skeleton of
+#: synth/motions/skeleton.py).
+REFERENCE_PELVIS_HEIGHT_M = 0.98
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,9 @@ class MotionClip:
     - root_orient: (F, 3) float64 axis-angle of the pelvis in the WORLD frame (Z up), relative to the canonical
       standing body facing -Y (identity = upright, facing -Y, the body's left at +X).
     - root_transl: (F, 3) float64 metres, world frame: the pelvis displacement from its standing rest position
-      (x, y horizontal; z = 0 when standing upright, negative in a squat, positive in flight).
+      (x, y horizontal; z = 0 when standing upright, negative in a squat, positive in flight), authored for a body
+      whose standing pelvis is REFERENCE_PELVIS_HEIGHT_M above the floor; backends scale it by their own standing
+      pelvis height over that (`scaled_root_transl`), so strides and squat depths fit the body's size.
     - grounded: (F,) bool, frames where the body's lowest point rests on the floor. Backends snap those frames
       onto z = 0 and interpolate the vertical correction in between, so contact never sinks or floats.
     - fps: frames per second.
@@ -83,3 +88,8 @@ class MotionClip:
     @property
     def duration_s(self) -> float:
         return self.num_frames / self.fps
+
+
+def scaled_root_transl(motion: MotionClip, pelvis_height_m: float) -> np.ndarray:
+    """(F, 3) float64 metres: the clip's root_transl scaled to a body whose standing pelvis is `pelvis_height_m` high."""
+    return np.asarray(motion.root_transl, dtype=np.float64) * (pelvis_height_m / REFERENCE_PELVIS_HEIGHT_M)
