@@ -118,10 +118,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The main job on the embedded default: rig plot, a label-only dataset, visibility tables and previews."""
+    """The main job on the embedded default: rig plot, labels, visibility sweep, a small render, previews."""
     from synth.config import load_config
     from synth.geometry.rig import build_rig
     from synth.pipeline import generate_dataset
+    from synth.render import render_dataset
     from synth.viz.preview import preview
     from synth.viz.rig_plot import plot_rig
 
@@ -131,16 +132,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cfg_path = repo_configs / "default.yaml"
     cfg = load_config(cfg_path)
     rig = build_rig(cfg.rig, cfg_path.parent)
-    print(f"1/4 rig plot: {plot_rig(rig, out / 'rig.png')}")
+    print(f"[1/5] rig drawing: {plot_rig(rig, out / 'rig.png')}")
+
     labels_dir = out / "labels"
     summary = generate_dataset(cfg, labels_dir, args.clips, config_dir=cfg_path.parent, progress=True)
-    print(f"2/4 label-only dataset: {labels_dir} ({summary['clips']} clips)")
+    print(f"[2/5] label-only dataset: {labels_dir} ({summary['clips']} clips)")
+
     vis_args = argparse.Namespace(sweep=str(repo_configs / "sweeps" / "rig_distance.yaml"), config=None,
                                   clips=args.clips, out=str(out / "visibility"))
     cmd_visibility(vis_args)
-    print(f"3/4 visibility tables: {out / 'visibility'}")
-    sheet = preview(labels_dir, clip_id=None, frames=None, out=out / "previews" / "labels_clip_000000.png")
-    print(f"4/4 preview: {sheet}")
+    print(f"[3/5] visibility tables across rig placements: {out / 'visibility'}")
+
+    render_cfg = load_config(cfg_path, overrides={"clips": {"frames": args.render_frames}})
+    render_dir = out / "render"
+    summary = render_dataset(render_cfg, render_dir, args.render_clips, config_dir=cfg_path.parent)
+    print(f"[4/5] rendered dataset: {render_dir} ({summary['clips']} clips x {args.render_frames} frames, 256 px)")
+
+    sheets = [preview(labels_dir, out=out / "previews" / "labels.png")]
+    for clip_id in sorted(p.name for p in (render_dir / "clips").iterdir() if not p.name.startswith(".")):
+        sheets.append(preview(render_dir, clip_id=clip_id, out=out / "previews" / f"render_{clip_id}.png"))
+    print(f"[5/5] previews: {', '.join(str(s) for s in sheets)}")
     return 0
 
 
@@ -184,6 +195,8 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
 
     p = sub.add_parser("demo", help="the main job on the embedded default configuration")
     p.add_argument("--out", default="out/demo")
-    p.add_argument("--clips", type=int, default=3)
+    p.add_argument("--clips", type=int, default=6, help="clips of the label-only dataset and the sweep")
+    p.add_argument("--render-clips", type=int, default=2)
+    p.add_argument("--render-frames", type=int, default=4)
     commands["demo"] = cmd_demo
 
