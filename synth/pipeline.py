@@ -73,9 +73,19 @@ def make_backend(cfg: RenderConfig) -> Any:
     return get_backend(cfg.body.backend, **options)
 
 
+def warn_if_rear_cameras_inside_head(mount: HeadMount, index: int) -> None:
+    """Log when the rear cameras end up inside the back of the head (D-FR too short for this head)."""
+    if mount.d_rh_m < 0:
+        log.warning(
+            "clip %d: the rear cameras sit %.1f cm inside the back of the head (D-RH < 0); their labels see the head "
+            "from inside. Increase rig.front_to_rear_m or reduce rig.front_clearance_m.", index, -100 * mount.d_rh_m
+        )
+
+
 def remount(content: "ClipContent", rig: Rig) -> "ClipContent":
     """The same clip worn with another rig: only the head mount and the device trajectory change."""
     mount = fit_head_mount(content.posed.head_vertices_head_m, rig)
+    warn_if_rear_cameras_inside_head(mount, content.index)
     return replace(content, mount=mount, T_world_from_device=content.posed.T_world_from_head @ mount.T_head_from_device)
 
 
@@ -142,6 +152,7 @@ class ClipGenerator:
         seconds["pose"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         mount = fit_head_mount(posed.head_vertices_head_m, self.rig)
+        warn_if_rear_cameras_inside_head(mount, index)
         T_world_from_device = posed.T_world_from_head @ mount.T_head_from_device
         appearance = appearance_from_config(rng_app, self.cfg.appearance)
         environment = environment_from_config(rng_env, self.cfg.appearance, self.config_dir)

@@ -211,8 +211,12 @@ def _reading_notes(entries, rows, summaries) -> list[str]:
                 for j in ("left_foot", "right_foot")]
         if feet and s["d_fr_cm"] is not None:
             rear_feet.append((s["d_fr_cm"], float(np.mean(feet)), s["rig"]))
+    # One rig per distance for the trend (the first listed; variants such as a tilted rear pair are left out).
+    first_per_distance: dict[float, tuple[float, float, str]] = {}
+    for item in rear_feet:
+        first_per_distance.setdefault(item[0], item)
+    rear_feet = sorted(first_per_distance.values())
     if len(rear_feet) >= 2:
-        rear_feet.sort()
         trend = " -> ".join(
             f"{feet:.1f} % at D-FR {d:.0f} cm" + ("" if rig.startswith("D-FR") else f" ({rig})")
             for d, feet, rig in rear_feet
@@ -318,7 +322,7 @@ def plot_visibility(entries: Sequence[RigVisibility], path: Path, rows: Sequence
         ax.set_xticks(x, [END_EFFECTOR_TITLES[j] for j in END_EFFECTORS])
         ax.set_ylim(0, 100)
         ax.set_ylabel("% of frames visible")
-        title = rig if s["d_fr_cm"] is None else f"{rig}: D-FR {s['d_fr_cm']:.0f} cm"
+        title = rig if s["d_fr_cm"] is None or "D-FR" in rig else f"{rig}: D-FR {s['d_fr_cm']:.0f} cm"
         if s["d_rh_min_cm"] is not None:
             title += f", D-RH {_range_cm(s['d_rh_min_cm'], s['d_rh_max_cm'])} cm"
         ax.set_title(title, fontsize=9)
