@@ -13,6 +13,7 @@ import numpy as np
 from synth import __version__
 from synth.config import RenderConfig, config_hash, hashable_dict
 from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS, OCC_SCENE
+from synth.dataset.format import clip_id, clip_seed_sequence
 from synth.errors import ConfigError
 from synth.geometry.rig import HeadMount, Rig, build_rig, fit_head_mount
 
@@ -28,13 +29,9 @@ SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 SPLIT_NAMES = ("train", "val", "test")
 
 
-def clip_id_for(index: int) -> str:
-    return f"clip_{index:06d}"
-
-
 def clip_streams(seed: int, index: int) -> list[np.random.Generator]:
     """The clip's independent generators, derived only from (config seed, clip index)."""
-    children = np.random.SeedSequence([seed, index]).spawn(NUM_STREAMS)
+    children = clip_seed_sequence(seed, index).spawn(NUM_STREAMS)
     return [np.random.default_rng(child) for child in children]
 
 
@@ -160,7 +157,7 @@ class ClipGenerator:
         seconds["dress"] = time.perf_counter() - t0
         return ClipContent(
             index=index,
-            clip_id=clip_id_for(index),
+            clip_id=clip_id(index),
             identity=identity,
             motion=motion,
             posed=posed,
@@ -283,6 +280,50 @@ def identity_splits(identity_of_clip: dict[str, str], seed: int) -> dict[str, li
     return out
 
 
+@dataclass
+class ClipOutput:
+    """What a clip commit needs besides the images already staged in its tmp dir.
+
+    meta: clip.json content; labels: the labels.npz arrays (labels_to_arrays); heatmaps: (F, V, 15, S, S) float16;
+    seconds: time per stage, s.
+    """
+
+    clip_id: str
+    meta: dict[str, Any]
+    labels: dict[str, np.ndarray]
+    heatmaps: np.ndarray
+    seconds: dict[str, float]
+
+    @property
+    def frames(self) -> int:
+        return int(self.labels["frame_index"].shape[0])
+
+
+def produce_clip(
+    gen: ClipGenerator,
+    index: int,
+    tmp_dir_for: Callable[[str], Path],
+    render_clip: Callable[[ClipContent, Path, Callable[[int], None]], dict[str, float]] | None = None,
+    advance: Callable[[int], None] = lambda n: None,
+) -> ClipOutput:
+    """Sample, pose and label clip `index`, and render it into tmp_dir_for(clip_id) when a renderer is given.
+
+    The one code path behind `synth labels`, `synth render` and the farm workers, so their labels are identical.
+    advance(n) is called after n frames.
+    """
+    content = gen.content(index)
+    labels, label_times = gen.labels(content)
+    seconds = dict(content.seconds)
+    seconds.update(label_times)
+    tmp = tmp_dir_for(content.clip_id)
+    if render_clip is not None:
+        seconds.update(render_clip(content, tmp, advance))
+    else:
+        advance(content.posed.num_frames)
+    arrays, heatmaps = labels_to_arrays(labels)
+    return ClipOutput(content.clip_id, gen.clip_meta(content), arrays, heatmaps, seconds)
+
+
 def generate_dataset(
     cfg: RenderConfig,
     out_dir: Path,
@@ -306,24 +347,15 @@ def generate_dataset(
     gen = generator if generator is not None else ClipGenerator(cfg, config_dir)
     writer = DatasetWriter(out_dir, dataset_meta(cfg, gen.rig, image_format, blender_version))
     done = set(writer.completed_clip_ids())
-    todo = [i for i in range(num_clips) if clip_id_for(i) not in done]
+    todo = [i for i in range(num_clips) if clip_id(i) not in done]
     skipped = num_clips - len(todo)
     if skipped:
         log.info("resuming: %d of %d clips already complete", skipped, num_clips)
     frames_total = len(todo) * cfg.clips.frames
     bar = tqdm(total=frames_total, unit="frame", disable=not progress, desc="clips 0/%d" % len(todo))
     for n, index in enumerate(todo):
-        content = gen.content(index)
-        labels, label_times = gen.labels(content)
-        seconds = dict(content.seconds)
-        seconds.update(label_times)
-        tmp = writer.clip_dir_tmp(content.clip_id)
-        if render_clip is not None:
-            seconds.update(render_clip(content, tmp, bar.update))
-        else:
-            bar.update(content.posed.num_frames)
-        arrays, heatmaps = labels_to_arrays(labels)
-        writer.write_clip(content.clip_id, gen.clip_meta(content), arrays, heatmaps, seconds)
+        out = produce_clip(gen, index, writer.clip_dir_tmp, render_clip, bar.update)
+        writer.write_clip(out.clip_id, out.meta, out.labels, out.heatmaps, out.seconds)
         bar.set_description(f"clips {n + 1}/{len(todo)}")
     bar.close()
     return finalize_dataset(writer, out_dir, cfg.seed)
