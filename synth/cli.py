@@ -153,9 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_pipeline_commands(sub: argparse._SubParsersAction) -> None:
     """Commands that run the pipeline (synth/commands.py)."""
-    from synth import commands
+    from synth import assets_cli, commands
 
     commands.register(sub, COMMANDS)
+    assets_cli.register(sub, COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

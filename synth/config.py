@@ -185,8 +185,14 @@ class ClipsConfig(_Model):
 
 class BodyConfig(_Model):
     backend: Literal["anny", "smplx"] = "anny"
-    model_dir: str | None = Field(None, description="SMPL/SMPL-X model files (smplx backend only; never shipped)")
+    model_dir: str | None = Field(
+        None, description="SMPL/SMPL-X model files (smplx backend only; never shipped): a folder or 'asset:smplx'"
+    )
     model_type: Literal["smplx", "smpl"] = "smplx"
+    gender: Literal["neutral", "male", "female", "both"] = Field("both", description="smplx backend model files")
+    identity: Literal["sampled", "motion"] = Field(
+        "sampled", description="'motion': the subject's gender and betas from the npz motion (BEDLAM subjects)"
+    )
 
     @model_validator(mode="after")
     def _smplx_needs_files(self) -> "BodyConfig":
@@ -211,7 +217,24 @@ class MotionConfig(_Model):
 
 class AppearanceConfig(_Model):
     loose_garment_probability: float = Field(0.35, ge=0.0, le=1.0)
-    hdri_files: tuple[str, ...] = Field((), description="equirectangular HDRIs to light with (user assets)")
+    hdri_files: tuple[str, ...] = Field((), description="equirectangular HDRIs to light with (paths or 'asset:' refs)")
+    hdri_probability: float = Field(0.5, ge=0.0, le=1.0, description="chance a clip is lit by one of hdri_files")
+    body_textures: tuple[str, ...] = Field(
+        (), description="body texture images on the model's UV layout (e.g. 'asset:bedlam_textures/*/*.png')"
+    )
+    body_texture_probability: float = Field(1.0, ge=0.0, le=1.0, description="chance a clip uses a body texture")
+    clothing_files: tuple[str, ...] = Field(
+        (), description="simulated clothing Alembic caches paired with the npz motions (e.g. 'asset:bedlam_clothing')"
+    )
+
+
+class AssetsConfig(_Model):
+    """Where licensed assets live (see synth/assets.py and docs/assets.md); egorig never downloads them."""
+
+    root: str | None = Field(None, description="asset root (relative to the config file); default: $EGORIG_ASSETS")
+    manifest_dir: str | None = Field(None, description="asset manifests; default: the repository's assets_manifest/")
+    lock: str | None = Field(None, description="lock file; default: <root>/egorig-assets.lock.json")
+    require_checksums: bool = Field(False, description="refuse files whose sha256 is not in the manifest or lock")
 
 
 class LabelsConfig(_Model):
@@ -251,6 +274,33 @@ class RenderConfig(_Model):
     labels: LabelsConfig = LabelsConfig()
     output: OutputConfig = OutputConfig()
     render: RenderSettingsConfig = RenderSettingsConfig()
+    assets: AssetsConfig = AssetsConfig()
+
+    @model_validator(mode="after")
+    def _check_asset_use(self, info: ValidationInfo) -> "RenderConfig":
+        from synth.assets import config_asset_refs, load_manifest, parse_ref
+
+        refs = config_asset_refs(self)
+        if refs:
+            manifest_dir = self.assets.manifest_dir
+            base_dir = (info.context or {}).get("base_dir")
+            if manifest_dir and base_dir is not None:
+                manifest_dir = str(resolve_data_path(manifest_dir, base_dir))
+            known = load_manifest(manifest_dir).sources
+            for where, ref in refs:
+                source_id = parse_ref(ref)[0]
+                if source_id not in known:
+                    raise ValueError(f"{where}: unknown asset source {source_id!r} in {ref!r}; known: "
+                                     f"{', '.join(sorted(known))}")
+        if self.body.identity == "motion" and (self.body.backend != "smplx" or self.motion.source != "npz"):
+            raise ValueError("body.identity 'motion' needs body.backend 'smplx' and motion.source 'npz' "
+                             "(the subject's betas come from the motion file)")
+        if self.appearance.clothing_files and self.body.identity != "motion":
+            raise ValueError("appearance.clothing_files (simulated clothing) need body.identity 'motion', so the "
+                             "body is the subject the clothing was simulated on")
+        if self.appearance.body_textures and self.body.backend != "smplx":
+            raise ValueError("appearance.body_textures are laid out on the SMPL-X UV map: use body.backend 'smplx'")
+        return self
 
 
 class SweepVariant(_Model):

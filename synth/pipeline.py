@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -50,6 +50,7 @@ class ClipContent:
     environment: Any
     garments: list[Any]
     seconds: dict[str, float]
+    asset_files: list[str] = field(default_factory=list)  # licensed files this clip used (clip.json "assets")
 
 
 def ground_mesh() -> tuple[np.ndarray, np.ndarray]:
@@ -60,13 +61,31 @@ def ground_mesh() -> tuple[np.ndarray, np.ndarray]:
     return verts, faces
 
 
-def make_backend(cfg: RenderConfig) -> Any:
-    """The body backend named by the config (constructed once per process: it loads the model)."""
+#: Shape coefficients loaded when identities come from mocap files (BEDLAM subjects use up to 16 betas).
+MOTION_IDENTITY_NUM_BETAS = 16
+
+
+def make_backend(cfg: RenderConfig, assets: Any = None, config_dir: Path | None = None) -> Any:
+    """The body backend named by the config (constructed once per process: it loads the model).
+
+    assets: the config's synth.assets.ResolvedAssets; `asset:` model folders resolve through it, and only files
+    it verified by checksum may be unpickled.
+    """
+    from synth.assets import is_asset_ref
     from synth.bodies.registry import get_backend
 
     options: dict[str, Any] = {}
     if cfg.body.backend == "smplx":
-        options = {"model_dir": cfg.body.model_dir, "model_type": cfg.body.model_type}
+        model_dir: Any = cfg.body.model_dir
+        if is_asset_ref(model_dir) and assets is not None:
+            model_dir = assets.directory(model_dir)
+        elif model_dir and config_dir is not None and not Path(model_dir).expanduser().is_absolute():
+            model_dir = Path(config_dir) / model_dir
+        options = {"model_dir": model_dir, "model_type": cfg.body.model_type, "gender": cfg.body.gender}
+        if assets is not None and assets.used:
+            options["trusted_files"] = assets.trusted_checksums()
+        if cfg.body.identity == "motion":
+            options["num_betas"] = MOTION_IDENTITY_NUM_BETAS
     return get_backend(cfg.body.backend, **options)
 
 
@@ -90,59 +109,127 @@ class ClipGenerator:
     """Samples and poses clips for one config; holds the (expensive) body backend once per process."""
 
     def __init__(self, cfg: RenderConfig, config_dir: Path | None = None, rig: Rig | None = None, backend: Any = None):
+        from synth.assets import resolve_config_assets
+
         self.cfg = cfg
         self.config_dir = config_dir
+        # Preflight: every licensed file the config names is present and unchanged before any work starts.
+        self.assets = resolve_config_assets(cfg, config_dir)
         self.rig = rig if rig is not None else build_rig(cfg.rig, config_dir)
-        self.backend = backend if backend is not None else make_backend(cfg)
+        self.backend = backend if backend is not None else make_backend(cfg, self.assets, config_dir)
         self._check_hdris()
         self._npz_files = self._resolve_motion_files() if cfg.motion.source == "npz" else []
+        self._textures = self._resolve_files(cfg.appearance.body_textures, "appearance.body_textures")
+        self._clothing = {self._pair_key(p): p
+                          for p in self._resolve_files(cfg.appearance.clothing_files, "appearance.clothing_files")}
+
+    def _resolve_files(self, values: tuple[str, ...], where: str, must_match: bool = True) -> list[Path]:
+        """Files named by a config list: `asset:` references through the manifest, else paths/globs relative to
+        the config file (ConfigError when a pattern matches nothing and must_match)."""
+        import glob
+
+        from synth.assets import is_asset_ref
+
+        files: list[Path] = []
+        for i, pattern in enumerate(values):
+            if is_asset_ref(pattern):
+                files.extend(self.assets.paths(pattern))
+                continue
+            p = Path(pattern).expanduser()
+            if not p.is_absolute() and self.config_dir is not None:
+                p = self.config_dir / p
+            matches = sorted(glob.glob(str(p)))
+            if not matches and must_match:
+                raise ConfigError("<config>", f"{where}[{i}]", f"no file matches {str(p)!r}")
+            files.extend([Path(m) for m in matches] if matches else [p])
+        return files
 
     def _check_hdris(self) -> None:
         """Fail before any work when a configured HDRI is missing (AssetError names the file)."""
         from synth.appearance.sampling import validate_hdri_paths
 
-        base = self.config_dir if self.config_dir is not None else Path.cwd()
-        validate_hdri_paths([p if Path(p).expanduser().is_absolute() else base / p
-                             for p in self.cfg.appearance.hdri_files])
+        self._hdris = validate_hdri_paths(
+            self._resolve_files(self.cfg.appearance.hdri_files, "appearance.hdri_files", must_match=False)
+        )
 
     def _resolve_motion_files(self) -> list[Path]:
-        import glob
+        return self._resolve_files(self.cfg.motion.files, "motion.files")
 
-        files: list[Path] = []
-        for pattern in self.cfg.motion.files:
-            p = Path(pattern).expanduser()
-            if not p.is_absolute() and self.config_dir is not None:
-                p = self.config_dir / p
-            matches = sorted(glob.glob(str(p)))
-            if not matches:
-                raise ConfigError("<config>", "motion.files", f"no motion file matches {str(p)!r}")
-            files.extend(Path(m) for m in matches)
-        return files
+    def _pair_key(self, path: Path) -> str:
+        """What pairs a motion file with its clothing cache: the path below its asset source directory without
+        the extension (`<subject>/<sequence>`), or the file stem for plain paths."""
+        source = self.assets.source_of(path)
+        if source is not None and self.assets.root is not None:
+            rel = Path(path).resolve().relative_to((self.assets.root / source.directory).resolve())
+            return rel.with_suffix("").as_posix()
+        return Path(path).stem
 
     def _motion(self, rng: np.random.Generator):
+        return self._motion_with_source(rng)[0]
+
+    def _motion_with_source(self, rng: np.random.Generator) -> tuple[Any, Path | None, int]:
+        """(clip, npz file or None, first frame of the window in the clip resampled to clips.fps)."""
         frames, fps = self.cfg.clips.frames, self.cfg.clips.fps
         if self.cfg.motion.source == "procedural":
             from synth.motions.procedural import sample_motion
 
-            return sample_motion(rng, frames, fps, families=self.cfg.motion.families)
+            return sample_motion(rng, frames, fps, families=self.cfg.motion.families), None, 0
         from synth.motions.npz_loader import load_motion_npz
         from synth.motions.resample import resample, take_frames
 
         path = self._npz_files[int(rng.integers(len(self._npz_files)))]
         clip = resample(load_motion_npz(path), fps)
         start = int(rng.integers(max(1, clip.num_frames - frames + 1)))
-        return take_frames(clip, start, frames)
+        return take_frames(clip, start, frames), path, start
+
+    def _pick_texture(self, motion_path: Path | None, rng: np.random.Generator) -> Path:
+        """A body texture: one of the motion subject's own (`<subject>/...` in both sources) when there are any,
+        else any configured texture."""
+        candidates = self._textures
+        if motion_path is not None and "/" in self._pair_key(motion_path):
+            subject = self._pair_key(motion_path).split("/")[0]
+            own = [t for t in self._textures if self._pair_key(t).split("/")[0] == subject]
+            candidates = own or candidates
+        return candidates[int(rng.integers(len(candidates)))]
+
+    def _simulated_clothing(self, motion: Any, motion_path: Path | None, start: int, posed: Any,
+                            rng: np.random.Generator) -> tuple[list[Any], Path | None]:
+        """The clip's simulated garments from the cache paired with its motion file ([] when there is none)."""
+        if not self._clothing or motion_path is None:
+            return [], None
+        cache = self._clothing.get(self._pair_key(motion_path))
+        if cache is None:
+            return [], None
+        from synth.appearance.clothing import cache_frame_positions, simulated_garments
+        from synth.appearance.sampling import sample_cloth
+        from synth.blender.alembic import read_alembic_cache
+
+        source = self.assets.source_of(cache)
+        src_fps = float(motion.params["source_fps"])
+        positions = cache_frame_positions(start, motion.num_frames, motion.fps, src_fps,
+                                          int(motion.params["source_frames"]))
+        # Read only the cache frames the clip interpolates between (a long cache holds hundreds).
+        lo = np.floor(positions).astype(np.int64)
+        needed = np.unique(np.concatenate([lo, lo + 1]))
+        meshes = read_alembic_cache(cache, fps=src_fps, scale_to_m=source.scale_to_m if source else 1.0,
+                                    frames=needed.tolist())
+        positions = np.interp(positions, needed, np.arange(len(needed), dtype=np.float64))
+        cloth = sample_cloth(rng, probs=(0.6, 0.15, 0.1, 0.15))
+        return simulated_garments(meshes, posed.T_world_from_native, positions, cloth, str(cache)), cache
 
     def content(self, index: int) -> ClipContent:
         """Sample and pose clip `index` (deterministic in (seed, index))."""
-        from synth.appearance.sampling import appearance_from_config, environment_from_config
         from synth.appearance.garments import posed_garments
+        from synth.appearance.sampling import appearance_from_config, sample_environment
 
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
         rng_id, rng_motion, rng_app, rng_env = clip_streams(self.cfg.seed, index)
-        identity = self.backend.sample_identity(rng_id)
-        motion = self._motion(rng_motion)
+        motion, motion_path, start = self._motion_with_source(rng_motion)
+        if self.cfg.body.identity == "motion":
+            identity = self.backend.identity_from_motion(motion)
+        else:
+            identity = self.backend.sample_identity(rng_id)
         seconds["sample"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         posed = self.backend.pose(identity, motion)
@@ -152,9 +239,18 @@ class ClipGenerator:
         warn_if_rear_cameras_inside_head(mount, index)
         T_world_from_device = posed.T_world_from_head @ mount.T_head_from_device
         appearance = appearance_from_config(rng_app, self.cfg.appearance)
-        environment = environment_from_config(rng_env, self.cfg.appearance, self.config_dir)
-        garments = posed_garments(posed, appearance)
+        if self._textures and rng_app.random() < self.cfg.appearance.body_texture_probability:
+            texture = self._pick_texture(motion_path, rng_app)
+            appearance = replace(appearance, body_texture=str(Path(texture).resolve()))
+        simulated, cache = self._simulated_clothing(motion, motion_path, start, posed, rng_app)
+        if simulated:
+            appearance = replace(appearance, loose=())  # simulated clothing replaces procedural loose garments
+        environment = sample_environment(rng_env, self._hdris, self.cfg.appearance.hdri_probability)
+        garments = posed_garments(posed, appearance) + simulated
         seconds["dress"] = time.perf_counter() - t0
+        used = [motion_path, cache, appearance.body_texture, environment.hdri_path]
+        if hasattr(self.backend, "model_file"):
+            used.insert(0, self.backend.model_file(identity))
         return ClipContent(
             index=index,
             clip_id=clip_id(index),
@@ -167,6 +263,7 @@ class ClipGenerator:
             environment=environment,
             garments=garments,
             seconds=seconds,
+            asset_files=[str(p) for p in used if p is not None],
         )
 
     def labels(self, content: ClipContent) -> tuple[Any, dict[str, float]]:
@@ -210,7 +307,13 @@ class ClipGenerator:
             "d_rh_m": content.mount.d_rh_m,
             "front_clearance_m": self.rig.front_clearance_m,
             "mount_height_m": self.rig.mount_height_m,
+            "assets": self.asset_records(content),
         }
+
+    def asset_records(self, content: ClipContent) -> list[dict[str, Any]]:
+        """clip.json "assets": {"id", "source", "licence", "sha256"} of every licensed file the clip used."""
+        records = [self.assets.record(p) for p in content.asset_files]
+        return [r for r in records if r is not None]
 
 
 def _jsonable(obj: Any) -> Any:
@@ -241,8 +344,10 @@ def labels_to_arrays(labels: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return arrays, labels.heatmaps.astype(np.float16)
 
 
-def dataset_meta(cfg: RenderConfig, rig: Rig, image_format: str | None, blender_version: str | None) -> dict:
-    """dataset.json contents before finalisation (DESIGN section 7)."""
+def dataset_meta(cfg: RenderConfig, rig: Rig, image_format: str | None, blender_version: str | None,
+                 asset_manifest_hash: str | None = None) -> dict:
+    """dataset.json contents before finalisation (DESIGN section 7); asset_manifest_hash from
+    ClipGenerator.assets.manifest_hash (None when the config uses no licensed assets)."""
     return {
         "schema_version": 1,
         "egorig_version": __version__,
@@ -257,7 +362,7 @@ def dataset_meta(cfg: RenderConfig, rig: Rig, image_format: str | None, blender_
         "rig": rig.to_json(),
         "image": {"width": cfg.rig.resolution, "height": cfg.rig.resolution, "format": image_format},
         "heatmap": {"size": cfg.labels.heatmap_size, "sigma": cfg.labels.heatmap_sigma_px},
-        "asset_manifest_hash": None,
+        "asset_manifest_hash": asset_manifest_hash,
     }
 
 
@@ -345,7 +450,8 @@ def generate_dataset(
     from synth.dataset.writer import DatasetWriter
 
     gen = generator if generator is not None else ClipGenerator(cfg, config_dir)
-    writer = DatasetWriter(out_dir, dataset_meta(cfg, gen.rig, image_format, blender_version))
+    writer = DatasetWriter(out_dir, dataset_meta(cfg, gen.rig, image_format, blender_version,
+                                                 gen.assets.manifest_hash))
     done = set(writer.completed_clip_ids())
     todo = [i for i in range(num_clips) if clip_id(i) not in done]
     skipped = num_clips - len(todo)

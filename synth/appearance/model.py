@@ -11,8 +11,9 @@ RGB = tuple[float, float, float]
 
 #: Cloth texture patterns the renderer knows.
 CLOTH_PATTERNS: tuple[str, ...] = ("solid", "stripes", "checks", "noise")
-#: Loose garments with real geometry (synth/appearance/garments.py builds them).
-LOOSE_KINDS: tuple[str, ...] = ("skirt", "dress", "coat")
+#: Loose garments with real geometry (synth/appearance/garments.py builds the first three; "simulated" is
+#: clothing read from a simulation cache, synth/appearance/clothing.py).
+LOOSE_KINDS: tuple[str, ...] = ("skirt", "dress", "coat", "simulated")
 #: Ground patterns the renderer knows.
 GROUND_PATTERNS: tuple[str, ...] = ("tiles", "concrete", "grass", "wood")
 
@@ -122,6 +123,8 @@ class Appearance:
 
     skin_rgb: skin albedo (see synth/appearance/sampling.py for the sampled range). hair_rgb: scalp colour.
     top/bottom/shoes: painted garments (None = skin there). loose: garments with geometry, outermost last.
+    body_texture: path of an image on the body model's UV layout (e.g. a BEDLAM texture) that replaces the
+    procedural skin and painted garments; None = procedural.
     """
 
     skin_rgb: RGB
@@ -133,6 +136,7 @@ class Appearance:
     bottom: Bottom | None
     shoes: Shoes | None
     loose: tuple[LooseGarment, ...] = ()
+    body_texture: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,6 +159,7 @@ class Appearance:
             bottom=opt(Bottom, d["bottom"]),
             shoes=opt(Shoes, d["shoes"]),
             loose=tuple(opt(LooseGarment, g) for g in d.get("loose", ())),
+            body_texture=d.get("body_texture"),
         )
 
 

@@ -9,11 +9,14 @@ the body.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import bpy
 
 from synth.appearance.model import Appearance, GroundSpec, LooseGarment, garment_mask_value, part_mask_value
 from synth.blender import nodes as N
 from synth.constants import BODY_PARTS
+from synth.errors import AssetError
 
 #: Mesh attribute names written by the scene (rest-pose position and hem fields).
 REST_POSITION_ATTR = "rest_position"
@@ -76,8 +79,28 @@ def body_part_material(part: str, app: Appearance) -> "bpy.types.Material":
     return mat
 
 
+def body_texture_material(part: str, image: "bpy.types.Image", roughness: float) -> "bpy.types.Material":
+    """Material of one body part drawn from a texture image on the mesh's UV map (e.g. a BEDLAM texture);
+    pass_index = its parts-mask value, so the parts pass stays a body-part mask."""
+    mat = bpy.data.materials.new(f"body_{part}_textured")
+    mat.pass_index = part_mask_value(part)
+    tree = mat.node_tree
+    tex = N.node(tree, "ShaderNodeTexImage")
+    tex.image = image
+    tex.interpolation = "Linear"
+    N.principled(tree, tex.outputs["Color"], roughness)
+    return mat
+
+
 def body_materials(app: Appearance) -> list["bpy.types.Material"]:
-    """One material per BODY_PARTS entry, in BODY_PARTS order (material slot = part index)."""
+    """One material per BODY_PARTS entry, in BODY_PARTS order (material slot = part index). With
+    `app.body_texture` every part is drawn from that image instead of the procedural skin and painted garments."""
+    if app.body_texture:
+        path = Path(app.body_texture)
+        if not path.is_file():
+            raise AssetError(f"body texture {str(path)!r} not found; fix appearance.body_textures")
+        image = bpy.data.images.load(str(path), check_existing=True)
+        return [body_texture_material(p, image, app.skin_roughness) for p in BODY_PARTS]
     return [body_part_material(p, app) for p in BODY_PARTS]
 
 

@@ -56,6 +56,9 @@ class PosedBody:
     rest_vertices: (V, 3) float32, the identity in its canonical pose standing on z = 0 (used for smooth
         garment hems painted in a pose-independent space).
     fps: frames per second of the posed sequence.
+    T_world_from_native: (F, 4, 4) float64 or None: for a clip posed from a mocap file, the map from that file's
+        own world frame to ours at each frame (a translation for SMPL-family backends); simulated clothing stored
+        in the file's frame is moved with it. None for procedural motions.
     """
 
     vertices: np.ndarray
@@ -68,6 +71,7 @@ class PosedBody:
     head_vertices_head_m: np.ndarray
     rest_vertices: np.ndarray
     fps: float
+    T_world_from_native: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:

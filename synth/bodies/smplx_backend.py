@@ -17,7 +17,8 @@ Model files (licensed, never shipped). Register and download them yourself, then
 "male"/"female" their own file, and "both" the MALE and FEMALE files.
 
 Pickles: `.pkl` model files are Python pickles, which can run code when opened, so they are read only with
-`allow_pickle=True`. With the default `allow_pickle=False`, `.npz` files are opened with numpy's
+`allow_pickle=True`, or when the file is in `trusted_files` and its sha256, computed when it is opened, equals the
+digest recorded in the asset manifest or lock (synth/assets.py). With the default `allow_pickle=False`, `.npz` files are opened with numpy's
 `allow_pickle=False`; the pickled metadata entries of the released SMPL-X files (`joint2num`, `part2num`) are
 skipped (smplx does not use them), and because `smplx.SMPLX` itself opens `.npz` files with pickles enabled, a
 file that holds such entries is handed to `smplx.create` as a temporary copy without them.
@@ -72,7 +73,7 @@ import io
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -233,8 +234,12 @@ def _missing_message(model_type: str, gender: str, candidates: list[Path]) -> st
     )
 
 
-def _find_model_file(model_dir: Path, model_type: str, gender: str, allow_pickle: bool) -> Path:
-    """The model file for one gender: `<dir>/<type>/<PREFIX>_<GENDER>.npz` or `<dir>/<PREFIX>_<GENDER>.npz`."""
+def _find_model_file(model_dir: Path, model_type: str, gender: str,
+                     allow_pickle: bool | Callable[[Path], bool]) -> Path:
+    """The model file for one gender: `<dir>/<type>/<PREFIX>_<GENDER>.npz` or `<dir>/<PREFIX>_<GENDER>.npz`.
+
+    allow_pickle: whether a `.pkl` file may be used, or a predicate deciding it per file (checksum trust).
+    """
     stem = f"{_FILE_PREFIX[model_type]}_{gender.upper()}"
     folders = [model_dir / model_type, model_dir]
     npz = [f / f"{stem}.npz" for f in folders]
@@ -244,13 +249,14 @@ def _find_model_file(model_dir: Path, model_type: str, gender: str, allow_pickle
             return path
     for path in pkl:
         if path.is_file():
-            if allow_pickle:
+            if allow_pickle(path) if callable(allow_pickle) else allow_pickle:
                 return path
             raise AssetError(
                 f"{path}: only a .pkl {model_type} model was found; .pkl files are Python pickles, which can run "
-                f"arbitrary code when opened, so egorig does not open them unless allow_pickle=True: download the "
-                f".npz files from {REGISTRATION_URLS[model_type]} and put {npz[0]} there, or pass "
-                f"allow_pickle=True if you trust this file"
+                f"arbitrary code when opened, so egorig does not open them unless allow_pickle=True or their "
+                f"sha256 matches the asset manifest or lock: download the .npz files from "
+                f"{REGISTRATION_URLS[model_type]} and put {npz[0]} there, pass allow_pickle=True if you trust this "
+                f"file, or record its checksum with `synth assets lock` and name it through 'asset:{model_type}'"
             )
     raise AssetError(_missing_message(model_type, gender, npz))
 
@@ -328,6 +334,9 @@ class SmplxBackend:
     gender: "neutral" | "male" | "female" | "both" (identities alternate male/female at random, 50/50).
     num_betas: shape coefficients used (capped by what the file holds).
     allow_pickle: allow opening `.pkl` model files and pickled `.npz` entries (only for files you trust).
+    trusted_files: {absolute path: sha256} of files verified against the asset manifest or lock
+        (synth.assets.ResolvedAssets.trusted_checksums); such a file may be unpickled, but only if its content
+        still hashes to that digest when it is opened.
     """
 
     name = BACKEND_NAME
@@ -339,6 +348,7 @@ class SmplxBackend:
         gender: str = "both",
         num_betas: int = 10,
         allow_pickle: bool = False,
+        trusted_files: Mapping[str, str] | None = None,
     ):
         if model_type not in MODEL_TYPES:
             raise ConfigError("SmplxBackend", "model_type", f"got {model_type!r}, expected one of {MODEL_TYPES}")
@@ -349,6 +359,8 @@ class SmplxBackend:
         self.model_dir = Path(model_dir).expanduser()
         self.model_type = model_type
         self.allow_pickle = allow_pickle
+        self.trusted_files = dict(trusted_files or {})
+        self.num_betas = num_betas
         if not self.model_dir.is_dir():
             prefix = _FILE_PREFIX[model_type]
             raise AssetError(
@@ -359,8 +371,29 @@ class SmplxBackend:
         self.genders: tuple[str, ...] = ("male", "female") if gender == "both" else (gender,)
         self._models: dict[str, _LoadedModel] = {}
         for g in self.genders:
-            path = _find_model_file(self.model_dir, model_type, g, allow_pickle)
-            self._models[g] = _load_model(path, model_type, g, num_betas, allow_pickle)
+            self._load_gender(g)
+
+    def _pickle_allowed(self, path: Path) -> bool:
+        """allow_pickle, or the file is trusted and its current sha256 equals the trusted digest."""
+        if self.allow_pickle:
+            return True
+        expected = self.trusted_files.get(str(Path(path).resolve()))
+        if expected is None:
+            return False
+        from synth.assets import sha256_file
+
+        return sha256_file(Path(path)) == expected
+
+    def _load_gender(self, gender: str) -> _LoadedModel:
+        if gender not in self._models:
+            path = _find_model_file(self.model_dir, self.model_type, gender, self._pickle_allowed)
+            self._models[gender] = _load_model(path, self.model_type, gender, self.num_betas,
+                                               self._pickle_allowed(path))
+        return self._models[gender]
+
+    def model_file(self, identity: BodyIdentity) -> Path:
+        """The model file an identity is posed with."""
+        return self._identity_model(identity)[0].path
 
     # ------------------------------------------------------------------ identities
 
@@ -369,6 +402,29 @@ class SmplxBackend:
         gender = self.genders[int(rng.integers(len(self.genders)))]
         model = self._models[gender]
         betas = np.clip(rng.normal(0.0, BETA_STD, size=model.num_betas), -BETA_CLIP, BETA_CLIP)
+        return self._make_identity(model, gender, betas)
+
+    def identity_from_motion(self, motion: MotionClip) -> BodyIdentity:
+        """The subject a mocap file was recorded/simulated with: its `gender` and `betas` (motion.params).
+
+        Raises AssetError when the motion has no betas, or more non-zero betas than num_betas.
+        """
+        gender = str(motion.params.get("gender") or "neutral").lower()
+        betas = motion.params.get("betas")
+        source = motion.params.get("source_file", motion.name)
+        if betas is None:
+            raise AssetError(f"{source}: motion file has no 'betas'; body.identity 'motion' needs the subject's shape")
+        if gender not in ("neutral", "male", "female"):
+            raise AssetError(f"{source}: motion gender {gender!r} is not one of neutral, male, female")
+        model = self._load_gender(gender)
+        betas = np.asarray(betas, dtype=np.float64).reshape(-1)
+        if betas.size > model.num_betas and np.any(betas[model.num_betas:] != 0.0):
+            raise AssetError(f"{source}: {betas.size} betas but the body model uses {model.num_betas}")
+        full = np.zeros(model.num_betas)
+        full[: min(betas.size, model.num_betas)] = betas[: model.num_betas]
+        return self._make_identity(model, gender, full)
+
+    def _make_identity(self, model: _LoadedModel, gender: str, betas: np.ndarray) -> BodyIdentity:
         params = {"gender": gender, "betas": [float(b) for b in betas]}
         rest_m = self._canonical(model, betas)[0]
         digest = hashlib.sha1(json.dumps([self.model_type, params], sort_keys=True).encode()).hexdigest()[:12]
@@ -459,6 +515,15 @@ class SmplxBackend:
         T_world_from_head[:, :3, :3] = R_world_from_smpl @ G_head @ _C_WORLD_FROM_SMPL.T @ _R_BODY_FROM_HEADFRAME
         T_world_from_head[:, :3, 3] = joints[:, head]
 
+        # A mocap clip carries its file's origin: map the file's world (where simulated clothing lives) onto ours.
+        T_world_from_native = None
+        if motion.params.get("native_origin_m") is not None:
+            native_pelvis = (pelvis_smpl[None] + np.asarray(motion.root_transl, dtype=np.float64)
+                             + np.asarray(motion.params["native_origin_m"], dtype=np.float64)[None])
+            world_pelvis = pelvis_world + np.outer(shift, [0.0, 0.0, 1.0])
+            T_world_from_native = np.tile(np.eye(4), (num_frames, 1, 1))
+            T_world_from_native[:, :3, 3] = world_pelvis - native_pelvis
+
         faces = model.faces.copy()
         uv, face_uv_idx = self._uv(model, rest_m)
         return PosedBody(
@@ -472,6 +537,7 @@ class SmplxBackend:
             head_vertices_head_m=self._head_vertices(model, rest_m, rest_joints_m),
             rest_vertices=rest_m.astype(np.float32),
             fps=float(motion.fps),
+            T_world_from_native=T_world_from_native,
         )
 
     # ------------------------------------------------------------------ static mesh data

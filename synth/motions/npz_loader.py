@@ -26,6 +26,9 @@ Conversion to the MotionClip conventions (synth/motions/clip.py):
 - grounded: a frame is grounded unless its pelvis is more than FLIGHT_RISE_M above the standing height
   (root_transl z > FLIGHT_RISE_M): jumps and flight phases float, everything else (including squats, sitting
   and lying, whose pelvis is lower) is snapped onto the floor by the body backend.
+- params["native_origin_m"]: the file-frame position of the clip's origin, so that file `trans` = root_transl +
+  native_origin_m (before any scaling); body backends use it to place data stored in the file's frame (simulated
+  clothing) in our world.
 - fps: the clip keeps the file's frame rate unless `fps` is given, in which case it is resampled (rotations by
   spherical interpolation, translation linearly, grounded flags from the nearest source frame). A file without a
   frame-rate entry needs `fps`, which is then taken as its rate.
@@ -236,6 +239,8 @@ def load_motion_npz(path: str | Path, fps: float | None = None, name: str | None
         "standing_frames": int(standing.sum()),
         "gender": gender,
         "betas": betas,
+        # The file's world position of the clip origin: file trans = root_transl + native_origin_m (unscaled).
+        "native_origin_m": [float(trans[0, 0]), float(trans[0, 1]), z_stand],
     }
     return MotionClip(
         name=name or path.stem,
