@@ -117,12 +117,53 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_farm(args: argparse.Namespace) -> int:
+    import os
+
+    from synth.farm.driver import run_farm
+    from synth.farm.faults import FAULT_ENV
+    from synth.farm.jobs import FarmOptions
+
+    cfg, cfg_dir = _config_and_dir(args.config)
+    clips = args.clips if args.clips is not None else cfg.clips.count
+    options = FarmOptions(
+        workers=args.workers, threads_per_worker=args.threads_per_worker, gpus_per_worker=args.gpus_per_worker,
+        clips_per_worker=args.clips_per_worker, retries=args.retries, max_restarts=args.max_restarts,
+        address=args.address, progress=not args.quiet, faults=os.environ.get(FAULT_ENV, ""),
+    )
+    return farm_exit_code(run_farm(cfg, cfg_dir, Path(args.out), clips, options), Path(args.out))
+
+
+def farm_exit_code(summary, out: Path) -> int:
+    """Print a farm run's outcome; 0 when every clip is complete, 1 after failed clips, 128 + signal if stopped."""
+    import signal
+    import sys
+
+    from synth.farm.driver import FAILURES_JSONL
+
+    print(f"farm: rendered {summary.rendered} clips ({summary.frames} frames) in {summary.wall_s:.1f} s, "
+          f"{summary.skipped} were already complete; {summary.completed}/{summary.requested} clips in {out} "
+          f"(splits {summary.splits})")
+    if summary.interrupted:
+        print(f"error: stopped by {summary.interrupted}: {summary.completed} of {summary.requested} clips are "
+              f"complete and nothing half-written was committed; run the same command again to resume",
+              file=sys.stderr)
+        return 128 + int(getattr(signal, summary.interrupted))
+    if summary.failed:
+        ids = ", ".join(f"{r['clip_id']} (seed {r['seed']})" for r in summary.failed)
+        print(f"error: {len(summary.failed)} clips failed after their last retry: {ids}; errors in "
+              f"{out / FAILURES_JSONL}; run the same command again to retry them", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job on the embedded default: rig plot, labels, visibility sweep, a small render, previews."""
     from synth.config import load_config
     from synth.geometry.rig import build_rig
     from synth.pipeline import generate_dataset
-    from synth.render import render_dataset
+    from synth.farm.driver import run_farm
+    from synth.farm.jobs import FarmOptions
     from synth.viz.preview import preview
     from synth.viz.rig_plot import plot_rig
 
@@ -145,8 +186,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     render_cfg = load_config(cfg_path, overrides={"clips": {"frames": args.render_frames}})
     render_dir = out / "render"
-    summary = render_dataset(render_cfg, render_dir, args.render_clips, config_dir=cfg_path.parent)
-    print(f"[4/5] rendered dataset: {render_dir} ({summary['clips']} clips x {args.render_frames} frames, 256 px)")
+    farm = run_farm(render_cfg, cfg_path.parent, render_dir, args.render_clips,
+                    FarmOptions(workers=2, threads_per_worker=1))
+    if farm_exit_code(farm, render_dir) != 0:
+        return 1
+    print(f"[4/5] rendered dataset (Ray farm, 2 workers x 1 thread): {render_dir} ({farm.completed} clips x "
+          f"{args.render_frames} frames, 256 px)")
 
     sheets = [preview(labels_dir, out=out / "previews" / "labels.png")]
     for clip_id in sorted(p.name for p in (render_dir / "clips").iterdir() if not p.name.startswith(".")):
@@ -192,6 +237,23 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
     p.add_argument("--clips", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     commands["render"] = cmd_render
+
+    from synth.farm.jobs import CLIPS_PER_WORKER, MAX_RESTARTS, RETRIES
+
+    p = sub.add_parser("farm", help="render a dataset with Blender workers on Ray (local, or a cluster)")
+    p.add_argument("config")
+    p.add_argument("--out", required=True, help="dataset directory (on storage every node sees)")
+    p.add_argument("--clips", type=int, default=None, help="number of clips (default: the config's clips.count)")
+    p.add_argument("--workers", type=int, default=2, help="Blender worker processes")
+    p.add_argument("--threads-per-worker", type=int, default=1, help="CPUs each worker reserves and Cycles uses")
+    p.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per worker (0: render on the CPU)")
+    p.add_argument("--clips-per-worker", type=int, default=CLIPS_PER_WORKER,
+                   help="clips before a worker is replaced by a fresh process (bounds memory)")
+    p.add_argument("--retries", type=int, default=RETRIES, help="extra attempts for a failed clip")
+    p.add_argument("--max-restarts", type=int, default=MAX_RESTARTS, help="Ray restarts of a crashed worker")
+    p.add_argument("--address", default=None, help="a running Ray cluster (default: RAY_ADDRESS, else local)")
+    p.add_argument("--quiet", action="store_true")
+    commands["farm"] = cmd_farm
 
     p = sub.add_parser("demo", help="the main job on the embedded default configuration")
     p.add_argument("--out", default="out/demo")

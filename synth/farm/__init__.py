@@ -1,0 +1,1 @@
+"""Ray render farm: long-lived Blender workers render clips, one driver commits them to the dataset."""

@@ -1,0 +1,262 @@
+"""The farm driver: starts Ray and the workers, schedules clips, commits finished ones, records failures."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synth.config import RenderConfig
+from synth.dataset import format as fmt
+from synth.farm.faults import parse_faults
+from synth.farm.jobs import ClipFailed, ClipJob, FarmError, FarmOptions, WorkerSpec, failure_record
+from synth.farm.pool import WorkerPool, first_line
+
+log = logging.getLogger(__name__)
+
+#: Written next to index.jsonl: one JSON line per clip that failed its last attempt in the latest run.
+FAILURES_JSONL = "failures.jsonl"
+#: Environment variables forwarded to workers on a remote cluster (caches of the body model and warp kernels).
+FORWARDED_ENV = ("EGORIG_CACHE_DIR", "ANNY_CACHE_DIR", "WARP_CACHE_PATH")
+#: How often the driver wakes up to notice a stop request while waiting for results, s.
+POLL_S = 0.5
+#: How long the workers may take to build their scenes before the run gives up, s.
+STARTUP_TIMEOUT_S = 600.0
+
+
+@dataclass
+class FarmSummary:
+    """What a farm run did. completed: committed clips in the dataset (this run and earlier ones); rendered: clips
+    committed by this run; failed: failure records; interrupted: the signal's name when stopped early; wall_s: the
+    whole run, s; render_s: from all workers ready to the last commit, s (the steady-state throughput window)."""
+
+    requested: int
+    completed: int = 0
+    rendered: int = 0
+    skipped: int = 0
+    frames: int = 0
+    retried: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: str | None = None
+    splits: dict[str, int] = field(default_factory=dict)
+    wall_s: float = 0.0
+    render_s: float = 0.0
+    workers: list[dict[str, Any]] = field(default_factory=list)
+
+
+class StopRequest:
+    """Turns SIGINT/SIGTERM into a flag the scheduling loop polls; a second signal aborts at once."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signal_name is not None:
+            raise KeyboardInterrupt
+        self.signal_name = signal.Signals(signum).name
+
+    def __bool__(self) -> bool:
+        return self.signal_name is not None
+
+
+def init_ray(options: FarmOptions) -> bool:
+    """Connect to the cluster named by options.address / RAY_ADDRESS, or start a local one sized to the workers.
+    Returns True when this call started Ray (so the driver shuts it down again)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    address = options.address or os.environ.get("RAY_ADDRESS")
+    quiet = dict(logging_level=logging.WARNING, log_to_driver=False)
+    try:
+        if address:
+            env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+            ray.init(address=address, runtime_env={"env_vars": env} if env else None, **quiet)
+        else:
+            gpus = None if options.gpus_per_worker > 0 else 0
+            ray.init(address="local", num_cpus=options.workers * options.threads_per_worker, num_gpus=gpus,
+                     include_dashboard=False, **quiet)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"the Ray cluster at {address!r}" if address else "a local Ray instance"
+        raise FarmError(f"could not start or reach {where}: {first_line(exc)}") from None
+    return True
+
+
+def run_farm(cfg: RenderConfig, config_dir: Path | None, out_dir: Path, num_clips: int,
+             options: FarmOptions) -> FarmSummary:
+    """Render (or resume) a dataset of `num_clips` clips with `options.workers` Ray actors.
+
+    The workers fill clips/.<clip_id>.tmp/ and return labels, heatmaps and clip meta; this process alone commits
+    (rename + index.jsonl line), so the index has one writer. Output equals `synth render`'s for the same config.
+    """
+    import ray
+
+    from synth.assets import resolve_config_assets
+    from synth.geometry.rig import build_rig
+
+    options.validate()
+    faults = parse_faults(options.faults)
+    out_dir = Path(out_dir).resolve()
+    config_dir = Path(config_dir).resolve() if config_dir is not None else None
+    rig = build_rig(cfg.rig, config_dir)  # fail on a bad rig before any worker starts
+    asset_hash = resolve_config_assets(cfg, config_dir).manifest_hash  # and on missing licensed assets
+    writer = _open_existing_writer(cfg, rig, out_dir, asset_hash)  # a config-hash mismatch fails here too
+
+    def spec_for(name: str) -> WorkerSpec:
+        return WorkerSpec(cfg=cfg, config_dir=config_dir, out_dir=out_dir, name=name,
+                          threads=options.threads_per_worker,
+                          device="cpu" if options.gpus_per_worker <= 0 else None, faults=options.faults)
+
+    summary = FarmSummary(requested=num_clips)
+    start = time.perf_counter()
+    started_ray = init_ray(options)
+    stop = StopRequest()
+    stop.install()
+    pool = None
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        pool = WorkerPool(options, spec_for)
+        pool.start()
+        summary.workers = pool.wait_ready(lambda: bool(stop), STARTUP_TIMEOUT_S, POLL_S) or []
+        if not stop:
+            log.info("farm: %d workers ready (%s)", len(summary.workers),
+                     ", ".join(f"{w['worker']} {w['device']} x{w['threads']}" for w in summary.workers))
+            if writer is None:
+                writer = _new_writer(cfg, rig, out_dir, summary.workers[0]["blender_version"], asset_hash)
+            t0 = time.perf_counter()
+            _schedule(cfg, num_clips, options, faults, writer, pool, stop, summary)
+            summary.render_s = time.perf_counter() - t0
+    finally:
+        if pool is not None:
+            pool.kill_all()
+        stop.restore()
+        if started_ray:
+            ray.shutdown()
+    summary.interrupted = stop.signal_name
+    return _finish(summary, writer, out_dir, cfg, start)
+
+
+def _finish(summary: FarmSummary, writer: Any, out_dir: Path, cfg: RenderConfig, start: float) -> FarmSummary:
+    """Record splits over every committed clip in dataset.json (also after failures or a stop request)."""
+    if writer is not None:
+        from synth.pipeline import finalize_dataset
+
+        result = finalize_dataset(writer, out_dir, cfg.seed)
+        summary.completed, summary.splits = result["clips"], result["splits"]
+    summary.wall_s = time.perf_counter() - start
+    return summary
+
+
+def _open_existing_writer(cfg: RenderConfig, rig: Any, out_dir: Path, asset_hash: str | None):
+    """Resume an existing dataset (checking its config hash) or return None for a new one."""
+    if not (out_dir / fmt.DATASET_JSON).exists():
+        return None
+    return _new_writer(cfg, rig, out_dir, None, asset_hash)
+
+
+def _new_writer(cfg: RenderConfig, rig: Any, out_dir: Path, blender_version: str | None, asset_hash: str | None):
+    from synth.dataset.writer import DatasetWriter
+    from synth.pipeline import dataset_meta
+
+    return DatasetWriter(out_dir, dataset_meta(cfg, rig, cfg.output.image_format, blender_version, asset_hash))
+
+
+def _schedule(cfg, num_clips, options, faults, writer, pool, stop, summary) -> None:
+    """Submit clips under the in-flight cap, commit results in completion order, retry or record failures."""
+    import ray
+    from tqdm import tqdm
+
+    from synth.dataset.writer import write_file_atomic
+
+    out_dir = writer.root
+    failures_path = out_dir / FAILURES_JSONL
+    if failures_path.exists():
+        failures_path.unlink()  # the clips it names are retried by this run
+    done = set(writer.completed_clip_ids())
+    todo = deque(i for i in range(num_clips) if fmt.clip_id(i) not in done)
+    summary.skipped = num_clips - len(todo)
+    if summary.skipped:
+        log.info("resuming: %d of %d clips already complete", summary.skipped, num_clips)
+    attempts: dict[int, int] = {}
+    inflight: dict[Any, tuple[ClipJob, Any, int, str]] = {}
+    total = len(todo)
+    bar = tqdm(total=total * cfg.clips.frames, unit="frame", disable=not options.progress,
+               desc=f"clips 0/{total}", dynamic_ncols=True)
+
+    def retry_or_fail(job: ClipJob, error: str, worker: str) -> None:
+        if job.attempt <= options.retries:
+            log.warning("clip %s attempt %d failed on %s (%s); retrying", fmt.clip_id(job.index), job.attempt,
+                        worker, error)
+            summary.retried += 1
+            todo.appendleft(job.index)
+            return
+        record = failure_record(fmt.clip_id(job.index), job.index, cfg.seed, error, worker, job.attempt)
+        summary.failed.append(record)
+        shutil.rmtree(job.tmp_dir, ignore_errors=True)  # no attempt is left that could still write there
+        data = b"".join(json.dumps(r, sort_keys=True).encode() + b"\n" for r in summary.failed)
+        write_file_atomic(failures_path, data)
+        log.error("clip %s failed after %d attempts: %s", record["clip_id"], job.attempt, error)
+
+    try:
+        while (todo or inflight) and not stop:
+            if todo:
+                pool.recycle_spent()
+            while todo and (slot := pool.free_slot()) is not None:
+                index = todo.popleft()
+                attempts[index] = attempts.get(index, 0) + 1
+                job = ClipJob(index=index, tmp_dir=writer.clip_dir_tmp(fmt.clip_id(index)), attempt=attempts[index])
+                inflight[pool.submit(slot, job)] = (job, slot, slot.generation, slot.label)
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=POLL_S)
+            for ref in ready:
+                job, slot, generation, worker = inflight.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayActorError as exc:
+                    pool.finished(slot, ref)
+                    pool.lost(slot, generation)
+                    retry_or_fail(job, f"worker process died: {first_line(exc)}", worker)
+                    continue
+                except ray.exceptions.RayTaskError as exc:
+                    pool.finished(slot, ref)
+                    cause = exc.cause
+                    if isinstance(cause, ClipFailed):
+                        retry_or_fail(job, cause.error, cause.worker)
+                    else:
+                        retry_or_fail(job, first_line(exc), worker)
+                    continue
+                pool.finished(slot, ref)
+                out = result.output
+                writer.write_clip(out.clip_id, out.meta, out.labels, out.heatmaps, out.seconds)
+                summary.rendered += 1
+                summary.frames += out.frames
+                bar.update(out.frames)
+                bar.set_description(f"clips {summary.rendered}/{total}")
+                if summary.failed or summary.retried:
+                    bar.set_postfix(retried=summary.retried, failed=len(summary.failed))
+                if faults.interrupt_after is not None and summary.rendered == faults.interrupt_after:
+                    os.kill(os.getpid(), signal.SIGINT)  # test hook: behave as if the user pressed Ctrl-C
+    finally:
+        bar.close()
+    if stop:
+        log.warning("farm: %s received; stopped with %d clips in flight (not committed)", stop.signal_name,
+                    len(inflight))
