@@ -115,13 +115,14 @@ class ClipGenerator:
         self.config_dir = config_dir
         # Preflight: every licensed file the config names is present and unchanged before any work starts.
         self.assets = resolve_config_assets(cfg, config_dir)
-        self.rig = rig if rig is not None else build_rig(cfg.rig, config_dir)
-        self.backend = backend if backend is not None else make_backend(cfg, self.assets, config_dir)
+        # Cheap file checks before the rig fit and the body model load, so bad input fails in a blink.
         self._check_hdris()
         self._npz_files = self._resolve_motion_files() if cfg.motion.source == "npz" else []
         self._textures = self._resolve_files(cfg.appearance.body_textures, "appearance.body_textures")
         self._clothing = {self._pair_key(p): p
                           for p in self._resolve_files(cfg.appearance.clothing_files, "appearance.clothing_files")}
+        self.rig = rig if rig is not None else build_rig(cfg.rig, config_dir)
+        self.backend = backend if backend is not None else make_backend(cfg, self.assets, config_dir)
 
     def _resolve_files(self, values: tuple[str, ...], where: str, must_match: bool = True) -> list[Path]:
         """Files named by a config list: `asset:` references through the manifest, else paths/globs relative to
@@ -458,12 +459,13 @@ def generate_dataset(
     if skipped:
         log.info("resuming: %d of %d clips already complete", skipped, num_clips)
     frames_total = len(todo) * cfg.clips.frames
-    bar = tqdm(total=frames_total, unit="frame", disable=not progress, desc="clips 0/%d" % len(todo))
-    for n, index in enumerate(todo):
-        out = produce_clip(gen, index, writer.clip_dir_tmp, render_clip, bar.update)
-        writer.write_clip(out.clip_id, out.meta, out.labels, out.heatmaps, out.seconds)
-        bar.set_description(f"clips {n + 1}/{len(todo)}")
-    bar.close()
+    # The context manager ends the bar's line even when a clip fails, so an error message starts on its own line.
+    with tqdm(total=frames_total, unit="frame", disable=not progress or not todo,
+              desc="clips 0/%d" % len(todo)) as bar:
+        for n, index in enumerate(todo):
+            out = produce_clip(gen, index, writer.clip_dir_tmp, render_clip, bar.update)
+            writer.write_clip(out.clip_id, out.meta, out.labels, out.heatmaps, out.seconds)
+            bar.set_description(f"clips {n + 1}/{len(todo)}")
     return finalize_dataset(writer, out_dir, cfg.seed)
 
 

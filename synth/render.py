@@ -18,12 +18,16 @@ PASS_EXTENSIONS = {"depth": ".exr", "parts": ".png"}
 class ClipRenderer:
     """Renders clips with one BlenderScene (built once; cameras, body, garments and world swapped per clip)."""
 
-    def __init__(self, cfg: RenderConfig, log_path: Path | None = None):
+    def __init__(self, cfg: RenderConfig, log_path: Path | None = None, threads: int | None = None,
+                 device: str | None = None):
+        """threads / device override the config's render.threads / render.device for this process only (a farm
+        worker uses exactly its reserved CPUs and GPUs); they change how fast, not what, is rendered."""
         from synth.blender.scene import BlenderScene
         from synth.blender.settings import RenderSettings
 
         self.cfg = cfg
-        settings = RenderSettings.from_config(cfg.render, jpeg_quality=cfg.output.jpeg_quality)
+        overrides = {k: v for k, v in (("threads", threads), ("device", device)) if v is not None}
+        settings = RenderSettings.from_config(cfg.render, jpeg_quality=cfg.output.jpeg_quality, **overrides)
         self.scene = BlenderScene(settings, log_path=log_path)
         self._rig_key: Any = None
 
@@ -43,25 +47,32 @@ class ClipRenderer:
         self.scene.set_environment(content.environment)
         self.scene.set_seed(content.index)
 
+    def render_frame(self, content: ClipContent, f: int, tmp_dir: Path, views: tuple[str, ...],
+                     seconds: dict[str, float]) -> None:
+        """Pose frame f and render its views into `tmp_dir`; adds the stage times to `seconds`."""
+        t0 = time.perf_counter()
+        self.scene.set_frame(f, content.T_world_from_device[f])
+        seconds["scene_update"] += time.perf_counter() - t0
+        ext = "." + self.cfg.output.image_format
+        images = {v: tmp_dir / "rgb" / v / f"{f:06d}{ext}" for v in views}
+        passes = {
+            name: {v: tmp_dir / name / v / f"{f:06d}{PASS_EXTENSIONS[name]}" for v in views}
+            for name in self.cfg.output.passes
+        }
+        self.scene.render_views(images, passes)
+        timings = self.scene.timings
+        seconds["render"] += timings["render_s"]
+        seconds["image_write"] += timings["image_write_s"]
+        if passes:
+            seconds["passes"] = seconds.get("passes", 0.0) + timings["passes_s"]
+
     def __call__(self, content: ClipContent, tmp_dir: Path, advance: Callable[[int], None], rig: Any) -> dict:
         """Render every frame and view of the clip into `tmp_dir`; returns seconds per stage."""
         t0 = time.perf_counter()
         self.prepare(content, rig)
-        seconds = {"scene_setup": time.perf_counter() - t0, "scene_update": 0.0, "render": 0.0}
-        ext = "." + self.cfg.output.image_format
-        views = rig.views
+        seconds = {"scene_setup": time.perf_counter() - t0, "scene_update": 0.0, "render": 0.0, "image_write": 0.0}
         for f in range(content.posed.num_frames):
-            t0 = time.perf_counter()
-            self.scene.set_frame(f, content.T_world_from_device[f])
-            seconds["scene_update"] += time.perf_counter() - t0
-            images = {v: tmp_dir / "rgb" / v / f"{f:06d}{ext}" for v in views}
-            passes = {
-                name: {v: tmp_dir / name / v / f"{f:06d}{PASS_EXTENSIONS[name]}" for v in views}
-                for name in self.cfg.output.passes
-            }
-            t0 = time.perf_counter()
-            self.scene.render_views(images, passes)
-            seconds["render"] += time.perf_counter() - t0
+            self.render_frame(content, f, tmp_dir, tuple(rig.views), seconds)
             advance(1)
         return seconds
 
@@ -69,19 +80,33 @@ class ClipRenderer:
 def render_dataset(
     cfg: RenderConfig, out_dir: Path, num_clips: int, config_dir: Path | None = None, progress: bool = True
 ) -> dict[str, Any]:
-    """Render (or resume) a dataset of `num_clips` clips in this process."""
+    """Render (or resume) a dataset of `num_clips` clips in this process.
+
+    Bad input fails before Blender starts (ClipGenerator checks rig, body, motions, textures and HDRIs). The
+    Blender scene is built when the first clip needs it, so a rerun with nothing left to do never starts it.
+    Blender's own output is appended to <out>/logs/blender.log.
+    """
+    from synth.blender.scene import blender_version
+
     out_dir = Path(out_dir)
-    gen = ClipGenerator(cfg, config_dir)  # validates rig, body, motions and HDRIs before Blender starts
-    (out_dir / BLENDER_LOG).parent.mkdir(parents=True, exist_ok=True)
-    renderer = ClipRenderer(cfg, log_path=out_dir / BLENDER_LOG)
+    gen = ClipGenerator(cfg, config_dir)
+    renderer: ClipRenderer | None = None
+
+    def render_clip(content: ClipContent, tmp: Path, advance: Callable[[int], None]) -> dict:
+        nonlocal renderer
+        if renderer is None:
+            (out_dir / BLENDER_LOG).parent.mkdir(parents=True, exist_ok=True)
+            renderer = ClipRenderer(cfg, log_path=out_dir / BLENDER_LOG)
+        return renderer(content, tmp, advance, gen.rig)
+
     return generate_dataset(
         cfg,
         out_dir,
         num_clips,
         config_dir=config_dir,
-        render_clip=lambda content, tmp, advance: renderer(content, tmp, advance, gen.rig),
+        render_clip=render_clip,
         image_format=cfg.output.image_format,
-        blender_version=renderer.blender_version(),
+        blender_version=blender_version(),
         progress=progress,
         generator=gen,
     )

@@ -252,7 +252,9 @@ class BlenderScene:
         channel "Z", EUCLIDEAN distance in metres from the camera centre to the surface seen through each pixel
         centre (Cycles' panoramic Depth pass; 0 = no surface). parts: (H, W) uint8 PNG of the material index at the
         pixel centre: 0 background/scene, 1 + BODY_PARTS index for the body, GARMENT_MASK_BASE + LOOSE_KINDS index
-        for loose garments (synth.appearance.model). All files are written atomically. Returns {view: seconds}.
+        for loose garments (synth.appearance.model). All files are written atomically. Returns {view: seconds};
+        `self.timings` gets this call's totals over the views: "render_s" (Cycles, denoising included),
+        "image_write_s" (image encoding and the atomic rename) and "passes_s" (EXR write, read and pass files).
         """
         passes = {k: dict(v) for k, v in (passes or {}).items() if v}
         unknown = set(passes) - set(PASSES)
@@ -260,6 +262,7 @@ class BlenderScene:
             raise ValueError(f"unknown passes {sorted(unknown)}; available: {PASSES}")
         self._enable_passes(tuple(p for p in PASSES if p in passes))
         seconds: dict[str, float] = {}
+        totals = {"render_s": 0.0, "image_write_s": 0.0, "passes_s": 0.0}
         img = self.scene.render.image_settings
         for view, path in out_paths.items():
             if view not in self._cams:
@@ -273,7 +276,10 @@ class BlenderScene:
             self.scene.camera = self._cams[view]
             self.scene.render.resolution_x, self.scene.render.resolution_y = cc.resolution_x, cc.resolution_y
             with captured_output(self.log_path):
+                t1 = time.perf_counter()
                 bpy.ops.render.render(write_still=False)
+                t2 = time.perf_counter()
+                totals["render_s"] += t2 - t1
                 result = bpy.data.images["Render Result"]
                 img.media_type = "IMAGE"
                 img.file_format = fmt
@@ -287,6 +293,8 @@ class BlenderScene:
                 tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
                 result.save_render(str(tmp), scene=self.scene)
                 os.replace(tmp, path)
+                t3 = time.perf_counter()
+                totals["image_write_s"] += t3 - t2
                 wanted = [p for p in passes if view in passes[p]]
                 if wanted:
                     img.media_type = "MULTI_LAYER_IMAGE"
@@ -303,6 +311,8 @@ class BlenderScene:
                     mask = np.rint(layers["Material Index"][..., 0]).astype(np.uint8)
                     P.write_mask_png(Path(passes["parts"][view]), mask)
             seconds[view] = time.perf_counter() - t0
+            totals["passes_s"] += time.perf_counter() - t3
+        self.timings.update(totals)
         return seconds
 
     def save_blend(self, path: Path | str) -> None:

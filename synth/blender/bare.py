@@ -1,0 +1,105 @@
+"""A bare Cycles loop over the same scene objects as BlenderScene, used as the baseline for render overhead."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from synth.appearance.bodymap import body_landmarks, paint_fields
+from synth.blender import cameras as C
+from synth.blender import materials as M
+from synth.blender import meshes as ME
+from synth.blender import world as W
+from synth.blender.scene import GROUND_HALF_SIZE_M
+
+
+class BareLoop:
+    """Builds body, garments, ground, sun, world and fisheye cameras with plain bpy calls, then per frame moves the
+    meshes and cameras and calls `render(write_still=True)` once per view. No log capture, no atomic writes, no
+    timing or pass bookkeeping: the least work that produces the same images.
+
+    settings: synth.blender.settings.RenderSettings (CPU only here). posed_body: PosedBody (vertices (F, V, 3)
+    world m); garments: GarmentMesh list (vertices (F, Vg, 3) world m); rig: synth.geometry.rig.Rig.
+    """
+
+    def __init__(self, settings, rig, posed_body, appearance, environment, garments: Sequence):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        sc = self.scene = bpy.context.scene
+        sc.render.engine = "CYCLES"
+        cy = sc.cycles
+        cy.device = "CPU"
+        cy.samples = settings.samples
+        cy.use_adaptive_sampling = settings.adaptive_threshold > 0
+        if settings.adaptive_threshold > 0:
+            cy.adaptive_threshold = settings.adaptive_threshold
+        cy.use_denoising = settings.denoise
+        cy.denoiser = "OPENIMAGEDENOISE"
+        cy.denoising_prefilter = settings.denoise_prefilter
+        cy.max_bounces = settings.max_bounces
+        cy.diffuse_bounces = settings.diffuse_bounces
+        cy.glossy_bounces = settings.glossy_bounces
+        cy.transmission_bounces = settings.transmission_bounces
+        sc.render.use_persistent_data = True
+        sc.view_settings.view_transform = settings.view_transform
+        img = sc.render.image_settings
+        img.file_format = "JPEG"
+        img.color_mode = "RGB"
+        img.quality = settings.jpeg_quality
+
+        h = GROUND_HALF_SIZE_M
+        ground = bpy.data.objects.new("ground", ME.build_mesh(
+            "ground", np.array([[-h, -h, 0], [h, -h, 0], [h, h, 0], [-h, h, 0]]), np.array([[0, 1, 2], [0, 2, 3]])))
+        ground.data.materials.append(M.ground_material(environment.ground))
+        sc.collection.objects.link(ground)
+        sun = bpy.data.objects.new("sun", bpy.data.lights.new("sun", "SUN"))
+        sc.collection.objects.link(sun)
+        W.place_sun(sun, environment)
+        sc.world = W.build_world(environment)
+
+        rest = np.asarray(posed_body.rest_vertices, dtype=np.float32)
+        faces, parts = np.asarray(posed_body.faces), np.asarray(posed_body.part_of_face)
+        me = ME.build_mesh("body", posed_body.vertices[0], faces, posed_body.uv, posed_body.face_uv_idx, parts)
+        ME.set_point_attribute(me, M.REST_POSITION_ATTR, rest)
+        fields = paint_fields(rest, body_landmarks(rest, faces, parts))
+        for name in M.FIELD_ATTRS:
+            ME.set_point_attribute(me, name, fields[name])
+        for mat in M.body_materials(appearance):
+            me.materials.append(mat)
+        body = bpy.data.objects.new("body", me)
+        sc.collection.objects.link(body)
+        self._meshes = [(me, np.asarray(posed_body.vertices))]
+        for g in garments:
+            gm = ME.build_mesh(f"garment_{g.name}", g.vertices[0], g.faces, g.uv, g.face_uv_idx)
+            ME.set_point_attribute(gm, M.REST_POSITION_ATTR, g.rest_vertices)
+            gm.materials.append(M.garment_material(g.name, g.kind, g.cloth))
+            sc.collection.objects.link(bpy.data.objects.new(f"garment_{g.name}", gm))
+            self._meshes.append((gm, np.asarray(g.vertices)))
+
+        self._cams = []
+        for cam in rig.cameras:
+            cc = cam.lens.cycles_settings()
+            obj = C.new_camera(sc, f"cam_{cam.name}")
+            C.apply_cycles_camera(obj.data, cc, settings.clip_start_m)
+            self._cams.append((cam.name, obj, np.asarray(cam.T_device_from_camera, dtype=np.float64)))
+            sc.render.resolution_x, sc.render.resolution_y = cc.resolution_x, cc.resolution_y
+        sc.render.resolution_percentage = 100
+
+    def render_frame(self, f: int, T_world_from_device: np.ndarray, out_dir: Path,
+                     views: Sequence[str] | None = None) -> float:
+        """Pose frame f (T_world_from_device (4, 4) float64), render each view to `out_dir/<view>_<f>.jpg`;
+        returns the wall seconds of the whole frame."""
+        t0 = time.perf_counter()
+        for me, verts in self._meshes:
+            ME.set_positions(me, verts[f])
+        for name, obj, T_device_from_camera in self._cams:
+            if views is not None and name not in views:
+                continue
+            C.set_camera_pose(obj, T_world_from_device @ T_device_from_camera)
+            self.scene.camera = obj
+            self.scene.render.filepath = str(Path(out_dir) / f"{name}_{f:06d}.jpg")
+            bpy.ops.render.render(write_still=True)
+        return time.perf_counter() - t0
