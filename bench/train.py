@@ -74,6 +74,9 @@ def main(argv=None) -> int:
     ap.add_argument("--iters", type=int, default=2)
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--data", default=None,
+                    help="a native dataset to read (e.g. from `synth labels` or `synth render`); default: a small "
+                         "stick-figure fixture with jpg images")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
@@ -82,8 +85,9 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     size, hm = args.input_size, args.input_size // 4
     with tempfile.TemporaryDirectory() as tmp:
-        root = write_fixture_dataset(Path(tmp) / "ds", np.random.default_rng(0), identities=3,
-                                     frames=max(8, args.batch * 4), image_size=size, image_format="jpg")
+        root = Path(args.data) if args.data else write_fixture_dataset(
+            Path(tmp) / "ds", np.random.default_rng(0), identities=3, frames=max(8, args.batch * 4), image_size=size,
+            image_format="jpg")
         cfg = config_from_dict({"data": {"root": str(root), "input_size": size, "heatmap_size": hm,
                                          "val_split": None}}, "bench")
         ds = NativeFrameDataset(root, "train", size, hm)
@@ -105,12 +109,15 @@ def main(argv=None) -> int:
         "device_type": device.type, "torch": torch.__version__, "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(), "input_size": size, "heatmap_size": hm, "batch_frames": args.batch,
         "views": len(ds.views), "iters": args.iters,
+        "data": str(args.data) if args.data else "fixture (stick-figure jpg)",
+        "images": "synthetic skeleton drawings" if ds.synthetic_images else "image files",
         "model": "paper dims (ResNet-18, FPN 128, refiner 256, lifter 128)",
         "train_frames_per_s": stages, "loader_frames_per_s_by_workers": loader,
         "loader_over_slowest_stage": {w: v / slowest for w, v in loader.items()},
         "note": "frames = 4-view samples; stage 'heatmap' counts frames of which one camera pair is used",
     }
-    out = Path(args.out) if args.out else RESULTS / f"train_{device.type}_{size}px.json"
+    tag = "" if args.data is None else ("_synthetic" if ds.synthetic_images else "_rendered")
+    out = Path(args.out) if args.out else RESULTS / f"train_{device.type}_{size}px{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_name(f".{out.name}.tmp")
     tmp_out.write_text(json.dumps(result, indent=2))

@@ -45,11 +45,16 @@ def cmd_eval(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from train.sweep import fixture_dataset, run_sweep, synth_labels_dataset
+    from synth.errors import ConfigError
+    from train.sweep import format_table, run_sweep
 
-    maker = fixture_dataset if args.fixture_data else synth_labels_dataset
-    rows = run_sweep(args.sweep, args.config, args.out, maker, _overrides(args), args.split)
-    print(json.dumps(rows, indent=2))
+    sweep = args.sweep_file or args.sweep
+    if not sweep:
+        raise ConfigError("egotrain sweep", "SWEEP", "give the sweep YAML, e.g. --sweep render_configs/sweeps/"
+                          "rig_distance.yaml")
+    rows = run_sweep(sweep, args.config, args.out, extra_overrides=_overrides(args), split=args.split,
+                     data_root=args.data_dir)
+    print(format_table(Path(sweep).stem, args.split, rows))
     return 0
 
 
@@ -81,14 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root")
     p.add_argument("--out", help="write the metrics JSON here")
     p.set_defaults(func=cmd_eval)
-    p = sub.add_parser("sweep", help="per rig variant: dataset, baseline + refinement training, one report")
-    p.add_argument("sweep", help="sweep YAML (e.g. render_configs/sweeps/rig_distance.yaml)")
-    p.add_argument("--config", required=True, help="trainer config (e.g. train_configs/tiny_cpu.yaml)")
-    p.add_argument("--out", required=True)
+    p = sub.add_parser("sweep", help="per rig variant: dataset (synth labels), baseline + refinement training, one "
+                                     "report")
+    p.add_argument("sweep_file", nargs="?", metavar="SWEEP", help="sweep YAML (same as --sweep)")
+    p.add_argument("--sweep", help="sweep YAML, e.g. render_configs/sweeps/rig_distance.yaml")
+    p.add_argument("--config", required=True, help="trainer config with a `sweep` section, e.g. "
+                                                   "train_configs/tiny_sweep.yaml")
+    p.add_argument("--out", required=True, help="runs, report.json and report.md go here")
+    p.add_argument("--data-dir", help="where the variants' datasets are made or reused (default: OUT/data)")
     p.add_argument("--split", default="test")
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
-    p.add_argument("--fixture-data", action="store_true",
-                   help="use synthetic stick-figure datasets instead of `synth labels` (tests the sweep only)")
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("fixture", help="write a small synthetic dataset (stick-figure images) for smoke runs")
     p.add_argument("out")

@@ -116,6 +116,16 @@ class TrainConfig(_Model):
     progress: bool = True
 
 
+class SweepSettings(_Model):
+    """How `egotrain sweep` makes each rig variant's dataset and which extra arm it trains (fit and eval ignore it)."""
+
+    clips: int | None = Field(None, ge=1)  # clips per variant dataset (None: the render config's clips.count)
+    # Applied to every variant's render config after the variant's own overrides (e.g. a small resolution).
+    render_overrides: dict[str, Any] = Field(default_factory=dict)
+    front_only_baseline: bool = True  # also train the baseline on the 2 front views of the default rig
+    default_variant: str | None = None  # the default rig's variant (None: the one whose rig equals the base's)
+
+
 class Config(_Model):
     data: DataConfig
     model: ModelConfig = ModelConfig()
@@ -123,6 +133,7 @@ class Config(_Model):
     refine: StageConfig = StageConfig(batch_size=64)
     pose3d: StageConfig = StageConfig(batch_size=32, weight_decay=5e-4, no_decay_norm_bias=True)
     train: TrainConfig = TrainConfig()
+    sweep: SweepSettings = SweepSettings()
 
     @model_validator(mode="after")
     def _stage_order(self):
