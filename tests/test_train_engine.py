@@ -19,14 +19,6 @@ from train.fixtures import write_fixture_dataset
 from train.models.transformer import CrossViewLayer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on a shared CPU, two threads run these small models about twice as slowly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {

@@ -26,14 +26,6 @@ from train.data import NativeFrameDataset  # noqa: E402
 DEFAULT_RENDER_CONFIG = REPO / "render_configs" / "default.yaml"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on a shared CPU, two threads run these small models about twice as slowly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def generate(out: Path, clips: int, frames: int, resolution: int = 64) -> Path:
     """A label-only dataset of the embedded default config, written by the real generator."""

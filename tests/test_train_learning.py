@@ -12,14 +12,6 @@ from train.engine import HeatmapTask, PoseTask, RefineTask, build_network, view_
 from train.fixtures import write_fixture_dataset
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on a shared CPU, two threads run these small models about twice as slowly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 TINY = {
     "data": {"root": "unused", "input_size": 32, "heatmap_size": 8, "views": ["front_left", "front_right"]},

@@ -15,14 +15,6 @@ from train.models.pipeline import MultiViewPoseNet
 from train.models.refiner import RefinerSettings
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on a shared CPU, two threads run these small models about twice as slowly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 H = W = 16
 C = 8

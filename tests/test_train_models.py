@@ -11,14 +11,6 @@ from train.models.heatmap import HeatmapEstimator, PairHeatmapHead
 from train.models.resnet import ResNet18, load_resnet18_weights
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on a shared CPU, two threads run these small models about twice as slowly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 # torchvision.models.resnet18().state_dict() keys, in order (written out, not derived from our model).
 TORCHVISION_RESNET18_KEYS = """
