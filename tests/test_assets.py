@@ -16,6 +16,7 @@ from synth.cli import main as synth_main
 from synth.config import load_config
 from synth.errors import AssetError, ConfigError
 from tests.asset_fixtures import SEQUENCE, SUBJECT, build_asset_tree
+from tests.tiny_smplx import TRIPPED, Tripwire
 
 os.environ.setdefault("EGORIG_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".cache" / "egorig"))
 
@@ -26,19 +27,6 @@ SMALL = {"rig": {"resolution": 64}, "clips": {"frames": 2, "count": 1}}
 #: The bedlam config without the Alembic clothing (reading it needs Blender; see test_bedlam_render.py).
 NO_CLOTHING = {"appearance": {"clothing_files": []}}
 GATED = ("smplx", "smpl", "bedlam_textures", "bedlam_clothing", "bedlam_motions", "amass_motions")
-_TRIPPED: list[str] = []
-
-
-def _trip() -> str:
-    _TRIPPED.append("unpickled")
-    return "tripped"
-
-
-class _Tripwire:
-    """Records when it is unpickled."""
-
-    def __reduce__(self):
-        return (_trip, ())
 
 
 def _bedlam(root: Path, **extra) -> object:
@@ -155,7 +143,7 @@ def test_require_checksums_refuses_unlocked_files(tree):
 def _plant_tripwire(path: Path) -> None:
     with np.load(path) as data:
         arrays = dict(data)
-    arrays["part2num"] = np.array([_Tripwire()], dtype=object)
+    arrays["part2num"] = np.array([Tripwire()], dtype=object)
     np.savez(path, **arrays)
 
 
@@ -168,20 +156,20 @@ def test_pickles_are_opened_only_for_files_whose_checksum_matches(tmp_path):
     _plant_tripwire(model)
     cfg = _bedlam(tree.root, body={"gender": "neutral"})
 
-    _TRIPPED.clear()
+    TRIPPED.clear()
     unlocked = resolve_config_assets(cfg, BEDLAM.parent)
     make_backend(cfg, unlocked, BEDLAM.parent)
-    assert _TRIPPED == [], "a file without a recorded checksum was unpickled"
+    assert TRIPPED == [], "a file without a recorded checksum was unpickled"
 
     # A digest that does not match the file's content never unlocks pickles.
     SmplxBackend(tree.root / "smplx", gender="neutral", trusted_files={str(model.resolve()): "0" * 64})
-    assert _TRIPPED == []
+    assert TRIPPED == []
 
     write_lock(load_manifest(), tree.root)
     locked = resolve_config_assets(cfg, BEDLAM.parent)
     assert str(model.resolve()) in locked.trusted_checksums()
     make_backend(cfg, locked, BEDLAM.parent)
-    assert _TRIPPED, "a file verified against the lock may carry pickled metadata"
+    assert TRIPPED, "a file verified against the lock may carry pickled metadata"
 
 
 def test_pkl_model_is_refused_unless_locked(tmp_path):

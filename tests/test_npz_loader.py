@@ -8,20 +8,10 @@ from scipy.spatial.transform import Rotation
 
 from synth.errors import AssetError
 from synth.motions.npz_loader import FLIGHT_RISE_M, load_motion_npz
+from tests.tiny_smplx import TRIPPED, Tripwire
 
 F = 6
 UPRIGHT_FACING_MINUS_Y = np.array([np.pi / 2, 0.0, 0.0])  # AMASS: SMPL's Y-up body turned Z-up by Rx(+90deg)
-_TRIPPED: list[str] = []
-
-
-def _trip() -> str:
-    _TRIPPED.append("unpickled")
-    return "tripped"
-
-
-class _Tripwire:
-    def __reduce__(self):
-        return (_trip, ())
 
 
 def _amass(num_frames: int = F, width: int = 156, seed: int = 0) -> dict[str, np.ndarray]:
@@ -152,12 +142,12 @@ def test_missing_frame_rate_needs_fps(tmp_path):
 
 def test_pickled_object_arrays_are_refused(tmp_path):
     arrays = _amass()
-    arrays["poses"] = np.array([_Tripwire()] * F, dtype=object)
+    arrays["poses"] = np.array([Tripwire()] * F, dtype=object)
     path = _write(tmp_path, arrays)
-    _TRIPPED.clear()
+    TRIPPED.clear()
     with pytest.raises(AssetError, match="pickled") as err:
         load_motion_npz(path)
-    assert "'poses'" in str(err.value) and _TRIPPED == []
+    assert "'poses'" in str(err.value) and TRIPPED == []
 
 
 def test_missing_or_unreadable_file(tmp_path):

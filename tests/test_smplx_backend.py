@@ -12,25 +12,12 @@ from synth.bodies.smplx_backend import SmplxBackend
 from synth.constants import BODY_PARTS, EGO16_JOINTS
 from synth.errors import AssetError
 from synth.motions.clip import MotionClip
-from tests.tiny_smplx import write_tiny_smpl, write_tiny_smplx
+from tests.tiny_smplx import TRIPPED, Tripwire, write_tiny_smpl, write_tiny_smplx
 
 # SMPL joint index of every EGO16 joint, written out independently of the backend's table.
 EXPECTED_SMPL_INDEX = [15, 12, 16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8, 10, 11]
 LEFT_SHOULDER, LEFT_WRIST, RIGHT_WRIST = 16, 20, 21
 HEAD_DIAG = np.diag([-1.0, 1.0, -1.0])
-_TRIPPED: list[str] = []
-
-
-def _trip() -> str:
-    _TRIPPED.append("unpickled")
-    return "tripped"
-
-
-class _Tripwire:
-    """Records when it is unpickled."""
-
-    def __reduce__(self):
-        return (_trip, ())
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +71,11 @@ def test_pickled_npz_entries_are_never_unpickled(tmp_path):
     path = tmp_path / "smplx" / "SMPLX_NEUTRAL.npz"
     with np.load(path) as data:
         arrays = dict(data)
-    arrays["part2num"] = np.array([_Tripwire()], dtype=object)
+    arrays["part2num"] = np.array([Tripwire()], dtype=object)
     np.savez(path, **arrays)
-    _TRIPPED.clear()
+    TRIPPED.clear()
     body = SmplxBackend(tmp_path, gender="neutral")
-    assert _TRIPPED == []
+    assert TRIPPED == []
     posed = body.pose(_identity(), _motion(1))
     assert posed.vertices.shape == (1, len(arrays["v_template"]), 3)
     write_tiny_smplx(tmp_path / "clean", genders=("NEUTRAL",))  # same model without pickled entries

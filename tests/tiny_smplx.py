@@ -269,3 +269,20 @@ def write_tiny_smpl(root: Path, genders: tuple[str, ...] = ("NEUTRAL",), seed: i
             info = g_info
     assert info is not None
     return TinyModel(info.joints_smpl_m, info.parents, info.nose_vertices, info.box_of_vertex, tuple(paths))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+#: Names appended here each time a Tripwire is unpickled (tests clear it, then assert it stays empty).
+TRIPPED: list[str] = []
+
+
+def _trip() -> str:
+    TRIPPED.append("unpickled")
+    return "tripped"
+
+
+class Tripwire:
+    """An object that records in TRIPPED when it is unpickled: plant it in an object array to catch unpickling."""
+
+    def __reduce__(self):
+        return (_trip, ())
