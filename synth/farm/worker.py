@@ -39,10 +39,17 @@ class ClipWorker:
             self.startup_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
 
     def _build(self) -> None:
+        spec = self.spec
+        if spec.threads > 0:
+            # Keep every thread pool in this process to the worker's share of the CPUs: OpenImageDenoise (read when
+            # Blender creates its denoiser) and torch (Anny posing) would otherwise each use every core.
+            os.environ["OIDN_NUM_THREADS"] = str(spec.threads)
+            import torch
+
+            torch.set_num_threads(spec.threads)
         from synth.pipeline import ClipGenerator
         from synth.render import BLENDER_LOG, ClipRenderer
 
-        spec = self.spec
         self.faults = parse_faults(spec.faults)
         self.generator = ClipGenerator(spec.cfg, spec.config_dir)
         log_path = spec.out_dir / BLENDER_LOG.parent / f"blender_{spec.name}.log"
