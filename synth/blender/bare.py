@@ -9,12 +9,11 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from synth.appearance.bodymap import body_landmarks, paint_fields
 from synth.blender import cameras as C
 from synth.blender import materials as M
 from synth.blender import meshes as ME
 from synth.blender import world as W
-from synth.blender.scene import GROUND_HALF_SIZE_M
+from synth.blender.scene import GROUND_HALF_SIZE_M, build_body_mesh
 
 
 class BareLoop:
@@ -60,15 +59,7 @@ class BareLoop:
         W.place_sun(sun, environment)
         sc.world = W.build_world(environment)
 
-        rest = np.asarray(posed_body.rest_vertices, dtype=np.float32)
-        faces, parts = np.asarray(posed_body.faces), np.asarray(posed_body.part_of_face)
-        me = ME.build_mesh("body", posed_body.vertices[0], faces, posed_body.uv, posed_body.face_uv_idx, parts)
-        ME.set_point_attribute(me, M.REST_POSITION_ATTR, rest)
-        fields = paint_fields(rest, body_landmarks(rest, faces, parts))
-        for name in M.FIELD_ATTRS:
-            ME.set_point_attribute(me, name, fields[name])
-        for mat in M.body_materials(appearance):
-            me.materials.append(mat)
+        me = build_body_mesh(posed_body, appearance)
         body = bpy.data.objects.new("body", me)
         sc.collection.objects.link(body)
         self._meshes = [(me, np.asarray(posed_body.vertices))]

@@ -71,6 +71,24 @@ def select_device(scene: "bpy.types.Scene", device: str) -> str:
     return "CPU"
 
 
+def build_body_mesh(posed_body, appearance: Appearance) -> "bpy.types.Mesh":
+    """The body mesh at frame 0 with UVs, rest-pose and paint-field attributes and per-part materials.
+
+    posed_body: synth.bodies.base.PosedBody (vertices (F, V, 3) world m, faces, part_of_face, uv, rest_vertices).
+    """
+    rest = np.asarray(posed_body.rest_vertices, dtype=np.float32)
+    faces = np.asarray(posed_body.faces)
+    parts = np.asarray(posed_body.part_of_face)
+    me = ME.build_mesh("body", posed_body.vertices[0], faces, posed_body.uv, posed_body.face_uv_idx, parts)
+    ME.set_point_attribute(me, M.REST_POSITION_ATTR, rest)
+    fields = paint_fields(rest, body_landmarks(rest, faces, parts))
+    for name in M.FIELD_ATTRS:
+        ME.set_point_attribute(me, name, fields[name])
+    for mat in M.body_materials(appearance):
+        me.materials.append(mat)
+    return me
+
+
 class BlenderScene:
     """The render scene: build once per process, then per clip `set_cameras`, `set_body`, `set_garments`,
     `set_environment`, and per frame `set_frame` + `render_views`.
@@ -167,16 +185,7 @@ class BlenderScene:
 
         posed_body: synth.bodies.base.PosedBody (vertices (F, V, 3) world m, faces, part_of_face, uv, rest_vertices).
         """
-        rest = np.asarray(posed_body.rest_vertices, dtype=np.float32)
-        faces = np.asarray(posed_body.faces)
-        parts = np.asarray(posed_body.part_of_face)
-        me = ME.build_mesh("body", posed_body.vertices[0], faces, posed_body.uv, posed_body.face_uv_idx, parts)
-        ME.set_point_attribute(me, M.REST_POSITION_ATTR, rest)
-        fields = paint_fields(rest, body_landmarks(rest, faces, parts))
-        for name in M.FIELD_ATTRS:
-            ME.set_point_attribute(me, name, fields[name])
-        for mat in M.body_materials(appearance):
-            me.materials.append(mat)
+        me = build_body_mesh(posed_body, appearance)
         if self._body_obj is None:
             self._body_obj = bpy.data.objects.new("body", me)
             self._body_obj.pass_index = OBJECT_INDEX_BODY
