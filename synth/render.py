@@ -22,12 +22,15 @@ class ClipRenderer:
                  device: str | None = None):
         """threads / device override the config's render.threads / render.device for this process only (a farm
         worker uses exactly its reserved CPUs and GPUs); they change how fast, not what, is rendered."""
-        from synth.blender.scene import BlenderScene
         from synth.blender.settings import RenderSettings
+        from synth.blender.threads import import_bpy
 
         self.cfg = cfg
         overrides = {k: v for k, v in (("threads", threads), ("device", device)) if v is not None}
         settings = RenderSettings.from_config(cfg.render, jpeg_quality=cfg.output.jpeg_quality, **overrides)
+        import_bpy(settings.threads)  # before anything else loads bpy: sizes Blender's own thread pool
+        from synth.blender.scene import BlenderScene
+
         self.scene = BlenderScene(settings, log_path=log_path)
         self._rig_key: Any = None
 

@@ -41,9 +41,8 @@ class ClipWorker:
     def _build(self) -> None:
         spec = self.spec
         if spec.threads > 0:
-            # Keep every thread pool in this process to the worker's share of the CPUs: OpenImageDenoise (read when
-            # Blender creates its denoiser) and torch (Anny posing) would otherwise each use every core.
-            os.environ["OIDN_NUM_THREADS"] = str(spec.threads)
+            # Keep every thread pool in this process to the worker's share of the CPUs: torch (Anny posing) would
+            # otherwise use every core; ClipRenderer sizes Blender's pools (synth.blender.threads).
             import torch
 
             torch.set_num_threads(spec.threads)
@@ -51,10 +50,11 @@ class ClipWorker:
         from synth.render import BLENDER_LOG, ClipRenderer
 
         self.faults = parse_faults(spec.faults)
-        self.generator = ClipGenerator(spec.cfg, spec.config_dir)
         log_path = spec.out_dir / BLENDER_LOG.parent / f"blender_{spec.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        # The renderer first: it must be the first to load bpy to size Blender's thread pool to this worker.
         self.renderer = ClipRenderer(spec.cfg, log_path=log_path, threads=spec.threads, device=spec.device)
+        self.generator = ClipGenerator(spec.cfg, spec.config_dir)
 
     def info(self) -> dict[str, Any]:
         """Who this worker is and what it renders with (the driver records the Blender version)."""
