@@ -78,6 +78,36 @@ def test_generated_dataset_feeds_the_trainer(generated):
         NativeFrameDataset(generated, "train", input_size=32, heatmap_size=8, images="files")
 
 
+def test_stand_in_images_show_only_the_joints_the_camera_sees(generated):
+    """Label-only datasets draw the visible joints (visibility 2); a self-occluded joint in the image keeps its
+    heatmap target but is missing from the picture."""
+    from synth.constants import VIS_OCCLUDED, VIS_VISIBLE
+    from train.data import IMAGENET_MEAN, IMAGENET_STD
+    from train.synthetic_images import joint_colours
+
+    size = 64
+    ds = NativeFrameDataset(generated, "train", input_size=size, heatmap_size=16)
+    reader = DatasetReader(generated)
+    colours = np.array(joint_colours(), dtype=np.float64)
+    shown = {VIS_VISIBLE: [], VIS_OCCLUDED: []}
+    for i in range(0, len(ds), 3):
+        s = ds[i]
+        cid, frame = ds.samples[i]
+        row = reader.row(cid, frame)
+        uv = (reader.labels(cid)["joints2d"][row] + 0.5) * size / reader.image_size[0] - 0.5
+        vis = s["visibility"].numpy()
+        rgb = (s["images"].numpy() * np.array(IMAGENET_STD)[:, None, None]
+               + np.array(IMAGENET_MEAN)[:, None, None]) * 255
+        for v in range(len(vis)):
+            for j in range(16):
+                u, w = np.round(uv[v, j]).astype(int)
+                if vis[v, j] in shown and 0 <= u < size and 0 <= w < size:
+                    shown[vis[v, j]].append(np.abs(rgb[v, :, w, u] - colours[j]).max() < 8)
+    assert len(shown[VIS_OCCLUDED]) >= 10, "no self-occluded joints in the generated frames"
+    assert np.mean(shown[VIS_VISIBLE]) > 0.7, np.mean(shown[VIS_VISIBLE])  # the rest hidden under later discs
+    assert np.mean(shown[VIS_OCCLUDED]) < 0.15, np.mean(shown[VIS_OCCLUDED])
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Learning on generated data: stage 1 + the refinement stage, scored on held-out identities (val + test splits).
 LEARN_CONFIG = {

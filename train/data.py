@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from synth.constants import VIS_VISIBLE
 from synth.dataset.format import clip_index
 from synth.errors import DatasetError
 from synth.geometry.transforms import invert_T
@@ -66,8 +67,9 @@ class NativeFrameDataset(Dataset):
       visibility (V, 16) uint8; synthetic_image: bool tensor (True when images are skeleton drawings);
       clip_index, frame_index: int64.
     views: subset of the dataset's views by name, in the model's order (default: all).
-    images: "files" needs rgb/ images; "synthetic" draws the 2D skeleton (synth_images module; flagged); "auto"
-      uses files when the dataset has images, else synthetic.
+    images: "files" needs rgb/ images; "synthetic" draws the 2D skeleton (synth_images module; flagged) with only
+      the joints the camera sees (visibility 2): a self-occluded joint keeps its heatmap target but is missing from
+      the picture, as it is from a real image; "auto" uses files when the dataset has images, else synthetic.
     heatmaps: "stored" reads heatmaps.npz (whole clips, LRU-cached per worker); "render" draws them from joints2d
       with synth's recipe (needed when heatmap_size differs from the stored size; much faster than decompressing);
       "auto" renders when a probe frame shows rendering reproduces the stored maps, else reads them.
@@ -173,7 +175,8 @@ class NativeFrameDataset(Dataset):
         images = []
         for k, view in enumerate(self.views):
             if self.synthetic_images:
-                rgb = draw_skeleton_image(joints2d[k], visibility[k] != 0, self.reader.image_size, self.input_size)
+                rgb = draw_skeleton_image(joints2d[k], visibility[k] == VIS_VISIBLE, self.reader.image_size,
+                                          self.input_size)
             else:
                 path = self.reader.image_path(clip_id, view, frame)
                 if path is None:
