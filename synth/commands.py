@@ -129,7 +129,7 @@ def cmd_farm(args: argparse.Namespace) -> int:
     options = FarmOptions(
         workers=args.workers, threads_per_worker=args.threads_per_worker, gpus_per_worker=args.gpus_per_worker,
         clips_per_worker=args.clips_per_worker, retries=args.retries, max_restarts=args.max_restarts,
-        address=args.address, progress=not args.quiet, faults=os.environ.get(FAULT_ENV, ""),
+        clip_timeout_s=args.clip_timeout, address=args.address, progress=not args.quiet, faults=os.environ.get(FAULT_ENV, ""),
     )
     return farm_exit_code(run_farm(cfg, cfg_dir, Path(args.out), clips, options), Path(args.out))
 
@@ -251,6 +251,9 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
                    help="clips before a worker is replaced by a fresh process (bounds memory)")
     p.add_argument("--retries", type=int, default=RETRIES, help="extra attempts for a failed clip")
     p.add_argument("--max-restarts", type=int, default=MAX_RESTARTS, help="Ray restarts of a crashed worker")
+    p.add_argument("--clip-timeout", type=float, default=None, metavar="SECONDS",
+                   help="a clip rendering longer than this is a failed attempt and its worker is replaced "
+                        "(default: no limit)")
     p.add_argument("--address", default=None, help="a running Ray cluster (default: RAY_ADDRESS, else local)")
     p.add_argument("--quiet", action="store_true")
     commands["farm"] = cmd_farm

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -22,7 +23,7 @@ os.environ.setdefault("WARP_CACHE_PATH", str(REPO / ".cache" / "egorig" / "warp"
 from synth.config import load_config  # noqa: E402
 from synth.dataset.reader import DatasetReader  # noqa: E402
 from synth.farm.driver import FAILURES_JSONL, run_farm  # noqa: E402
-from synth.farm.faults import FAULT_ENV, crash_marker  # noqa: E402
+from synth.farm.faults import FAULT_ENV, fault_marker  # noqa: E402
 from synth.farm.jobs import FarmOptions  # noqa: E402
 
 #: Tiny clips: 64 px, 2 frames, draft Cycles settings.
@@ -120,7 +121,7 @@ def faulty_cli_run(config_path, tmp_path_factory):
 
 def test_crashed_worker_clip_is_redone_once(faulty_cli_run, single_process):
     out, proc = faulty_cli_run
-    assert crash_marker(out, 1).exists(), f"the worker never reached the crash point:\n{proc.stderr[-3000:]}"
+    assert fault_marker(out, 1).exists(), f"the worker never reached the crash point:\n{proc.stderr[-3000:]}"
     _check_complete(out, {"clip_000000", "clip_000001", "clip_000003"})
     for name in CLIP_FILES:  # the redone clip is exactly what a clean single-process run writes
         assert (out / "clips" / "clip_000001" / name).read_bytes() == \
@@ -140,6 +141,31 @@ def test_always_failing_clip_is_reported_and_the_rest_finish(faulty_cli_run, con
     assert "InjectedFault" in record["error"] and record["worker"].startswith("w")
     assert "clip_000002" not in DatasetReader(out).clip_ids
     assert not (out / "clips" / ".clip_000002.tmp").exists()
+
+
+def test_hung_clip_times_out_and_is_redone_on_a_fresh_worker(config_path, single_process, ray_cluster, tmp_path,
+                                                             caplog):
+    """Clip 1's worker stops responding once: after --clip-timeout the worker is replaced, clip 1 is redone (one
+    retry) and clip 2, queued behind it on the hung worker, runs without being charged an attempt."""
+    out = tmp_path / "farm"
+    with caplog.at_level(logging.WARNING, logger="synth.farm.driver"):
+        summary = run_farm(load_config(config_path), config_path.parent, out, 3,
+                           FarmOptions(workers=1, threads_per_worker=1, retries=1, clip_timeout_s=45.0,
+                                       faults="hang_once:1", progress=False))
+    assert fault_marker(out, 1, "hang_once").exists(), "the worker never reached the hang point"
+    assert summary.failed == [] and summary.retried == 1 and summary.rendered == 3
+    assert any("timed out after 45 s" in r.getMessage() and "clip_000001" in r.getMessage() for r in caplog.records)
+    _check_complete(out, {"clip_000000", "clip_000001", "clip_000002"})
+    for name in CLIP_FILES:
+        assert (out / "clips" / "clip_000001" / name).read_bytes() == \
+            (single_process / "clips" / "clip_000001" / name).read_bytes()
+
+
+def test_farm_options_reject_a_non_positive_clip_timeout(config_path, tmp_path):
+    from synth.farm.jobs import FarmError
+
+    with pytest.raises(FarmError, match="--clip-timeout"):
+        run_farm(load_config(config_path), config_path.parent, tmp_path / "ds", 1, FarmOptions(clip_timeout_s=0))
 
 
 def test_interrupted_run_resumes_without_redoing_clips(config_path, ray_cluster, tmp_path):

@@ -226,6 +226,9 @@ def _schedule(cfg, num_clips, options, faults, writer, pool, stop, summary) -> N
                 attempts[index] = attempts.get(index, 0) + 1
                 job = ClipJob(index=index, tmp_dir=writer.clip_dir_tmp(fmt.clip_id(index)), attempt=attempts[index])
                 inflight[pool.submit(slot, job)] = (job, slot, slot.generation, slot.label)
+            if not inflight:  # every worker with room is still starting up
+                time.sleep(POLL_S)
+                continue
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=POLL_S)
             for ref in ready:
                 job, slot, generation, worker = inflight.pop(ref)
@@ -255,6 +258,16 @@ def _schedule(cfg, num_clips, options, faults, writer, pool, stop, summary) -> N
                     bar.set_postfix(retried=summary.retried, failed=len(summary.failed))
                 if faults.interrupt_after is not None and summary.rendered == faults.interrupt_after:
                     os.kill(os.getpid(), signal.SIGINT)  # test hook: behave as if the user pressed Ctrl-C
+            for slot, hung in pool.overdue(options.clip_timeout_s):
+                for ref in pool.replace_now(slot):
+                    if ref not in inflight:
+                        continue
+                    job, _, _, worker = inflight.pop(ref)
+                    if ref == hung:
+                        retry_or_fail(job, f"timed out after {options.clip_timeout_s:g} s; worker replaced", worker)
+                    else:  # queued behind the hung clip, never started: not an attempt
+                        attempts[job.index] -= 1
+                        todo.appendleft(job.index)
     finally:
         bar.close()
     if stop:

@@ -1,8 +1,10 @@
-"""Fault injection for testing the farm (EGORIG_FARM_FAULT): crash a worker once, fail a clip always, interrupt."""
+"""Fault injection for testing the farm (EGORIG_FARM_FAULT): crash or hang a worker once, fail a clip always,
+interrupt."""
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +14,9 @@ from synth.errors import ConfigError
 FAULT_ENV = "EGORIG_FARM_FAULT"
 #: Exit status of a worker killed by crash_once (any non-zero status looks like a crash to Ray).
 CRASH_EXIT_CODE = 70
-_KINDS = ("crash_once", "always_fail", "interrupt_after")
+_KINDS = ("crash_once", "hang_once", "always_fail", "interrupt_after")
+#: How long hang_once blocks a worker, s (far beyond any clip timeout a test sets).
+HANG_S = 3600.0
 
 
 class InjectedFault(RuntimeError):
@@ -22,17 +26,18 @@ class InjectedFault(RuntimeError):
 @dataclass(frozen=True)
 class FaultPlan:
     """crash_once: clip indices whose worker process exits (os._exit) mid-clip, once per output dir;
-    always_fail: clip indices whose every attempt raises InjectedFault; interrupt_after: the driver sends itself
+    hang_once: clip indices whose worker stops responding (sleeps) mid-clip, once per output dir; always_fail: clip indices whose every attempt raises InjectedFault; interrupt_after: the driver sends itself
     SIGINT after committing this many clips (None: never)."""
 
     crash_once: frozenset[int] = field(default_factory=frozenset)
+    hang_once: frozenset[int] = field(default_factory=frozenset)
     always_fail: frozenset[int] = field(default_factory=frozenset)
     interrupt_after: int | None = None
 
 
 def parse_faults(text: str | None) -> FaultPlan:
-    """Parse "crash_once:1,always_fail:2,interrupt_after:1" (empty or None: no faults)."""
-    crash, fail, interrupt = set(), set(), None
+    """Parse "crash_once:1,hang_once:3,always_fail:2,interrupt_after:1" (empty or None: no faults)."""
+    crash, hang, fail, interrupt = set(), set(), set(), None
     for item in (text or "").replace(";", ",").split(","):
         item = item.strip()
         if not item:
@@ -44,16 +49,31 @@ def parse_faults(text: str | None) -> FaultPlan:
         n = int(value)
         if kind == "crash_once":
             crash.add(n)
+        elif kind == "hang_once":
+            hang.add(n)
         elif kind == "always_fail":
             fail.add(n)
         else:
             interrupt = n
-    return FaultPlan(frozenset(crash), frozenset(fail), interrupt)
+    return FaultPlan(frozenset(crash), frozenset(hang), frozenset(fail), interrupt)
 
 
-def crash_marker(out_dir: Path, index: int) -> Path:
-    """The file that records that crash_once already fired for clip `index` in this output dir."""
-    return Path(out_dir) / "logs" / f"fault_crash_once_{index:06d}"
+def fault_marker(out_dir: Path, index: int, kind: str = "crash_once") -> Path:
+    """The file that records that crash_once (or hang_once) already fired for clip `index` in this output dir."""
+    return Path(out_dir) / "logs" / f"fault_{kind}_{index:06d}"
+
+
+def _first_time(out_dir: Path, index: int, kind: str) -> bool:
+    """True (and a durable marker written) the first time `kind` fires for clip `index` in this output dir."""
+    marker = fault_marker(out_dir, index, kind)
+    if marker.exists():
+        return False
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    with open(marker, "w") as fh:
+        fh.write(f"pid {os.getpid()}\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return True
 
 
 def fail_if_planned(plan: FaultPlan, index: int) -> None:
@@ -64,14 +84,7 @@ def fail_if_planned(plan: FaultPlan, index: int) -> None:
 
 def crash_if_planned(plan: FaultPlan, index: int, out_dir: Path) -> None:
     """crash_once: exit this process without cleanup the first time it reaches clip `index` (mid-clip)."""
-    if index not in plan.crash_once:
-        return
-    marker = crash_marker(out_dir, index)
-    if marker.exists():
-        return
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    with open(marker, "w") as fh:
-        fh.write(f"pid {os.getpid()}\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os._exit(CRASH_EXIT_CODE)
+    if index in plan.crash_once and _first_time(out_dir, index, "crash_once"):
+        os._exit(CRASH_EXIT_CODE)
+    if index in plan.hang_once and _first_time(out_dir, index, "hang_once"):
+        time.sleep(HANG_S)

@@ -40,7 +40,8 @@ class FarmOptions:
     """How the farm runs. workers: Blender actors; threads_per_worker: CPUs each reserves and Cycles uses;
     gpus_per_worker: GPUs each reserves (0: render on the CPU); clips_per_worker: clips before a worker is
     recycled; retries: extra attempts per clip; max_restarts: Ray restarts of a crashed worker; jobs_per_worker:
-    in-flight cap per worker; address: a running Ray cluster (None: RAY_ADDRESS, else a local one); faults: the
+    in-flight cap per worker; clip_timeout_s: a clip running longer than this on its worker counts as a failed
+    attempt and its worker is replaced (None: no limit); address: a running Ray cluster (None: RAY_ADDRESS, else a local one); faults: the
     EGORIG_FARM_FAULT test hook (synth/farm/faults.py)."""
 
     workers: int = 2
@@ -50,6 +51,7 @@ class FarmOptions:
     retries: int = RETRIES
     max_restarts: int = MAX_RESTARTS
     jobs_per_worker: int = JOBS_PER_WORKER
+    clip_timeout_s: float | None = None
     address: str | None = None
     progress: bool = True
     faults: str = ""
@@ -63,6 +65,8 @@ class FarmOptions:
             (self.retries >= 0, "--retries", "must be 0 or more"),
             (self.max_restarts >= 0, "--max-restarts", "must be 0 or more"),
             (self.jobs_per_worker >= 1, "jobs_per_worker", "must be at least 1"),
+            (self.clip_timeout_s is None or self.clip_timeout_s > 0, "--clip-timeout",
+             "must be more than 0 seconds (leave it out for no limit)"),
         ]
         for ok, name, problem in checks:
             if not ok:

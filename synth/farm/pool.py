@@ -19,15 +19,20 @@ TASK_RETRIES_ON_CRASH = 1
 
 @dataclass
 class WorkerSlot:
-    """One worker position. label: the current actor's name; queue: refs of its unfinished jobs; started: clips
-    submitted to the current actor; generation: how many actors this slot has had."""
+    """One worker position. label: the current actor's name; queue: refs of its unfinished jobs (the actor runs
+    them in order, so queue[0] is the one rendering); head_since: time.monotonic() when queue[0] started (None when
+    idle); started: clips submitted to the current actor; generation: how many actors this slot has had;
+    ready_ref: the new actor's info() call until it has answered (no clip is submitted before, so a clip's timeout
+    never counts the worker's start-up)."""
 
     name: str
     label: str = ""
     actor: Any = None
     queue: list[Any] = field(default_factory=list)
+    head_since: float | None = None
     started: int = 0
     generation: int = 0
+    ready_ref: Any = None
 
 
 class WorkerPool:
@@ -59,6 +64,7 @@ class WorkerPool:
         slot.generation += 1
         slot.label = slot.name if slot.generation == 1 else f"{slot.name}.{slot.generation}"
         slot.actor = self._actor_class.remote(self._spec_for(slot.label))
+        slot.ready_ref = slot.actor.info.remote()
         slot.started = 0
 
     def wait_ready(self, stop: Callable[[], bool], timeout_s: float, poll_s: float) -> list[dict[str, Any]] | None:
@@ -66,11 +72,13 @@ class WorkerPool:
         the cause when a worker cannot start or the workers do not fit the cluster within timeout_s."""
         import ray
 
-        refs = [slot.actor.info.remote() for slot in self.slots]
+        refs = [slot.ready_ref for slot in self.slots]
         deadline = time.monotonic() + timeout_s
         while not stop():
             ready, _ = ray.wait(refs, num_returns=len(refs), timeout=poll_s)
             if len(ready) == len(refs):
+                for slot in self.slots:
+                    slot.ready_ref = None
                 try:
                     return ray.get(refs)
                 except ray.exceptions.RayTaskError as exc:
@@ -95,6 +103,7 @@ class WorkerPool:
                 ray.kill(slot.actor, no_restart=True)
                 slot.actor = None
             slot.queue.clear()
+            slot.head_since = None
 
     # ------------------------------------------------------------------ scheduling
     def free_slot(self) -> WorkerSlot | None:
@@ -102,18 +111,51 @@ class WorkerPool:
         open_slots = [
             s for s in self.slots
             if len(s.queue) < self.options.jobs_per_worker and s.started < self.options.clips_per_worker
+            and self._started_up(s)
         ]
         return min(open_slots, key=lambda s: len(s.queue)) if open_slots else None
 
+    @staticmethod
+    def _started_up(slot: WorkerSlot) -> bool:
+        """Whether the slot's actor has answered its info() call (built its scene, or failed to: a failed start
+        is reported by the first clip it is given)."""
+        import ray
+
+        if slot.ready_ref is not None:
+            ready, _ = ray.wait([slot.ready_ref], timeout=0)
+            if not ready:
+                return False
+            slot.ready_ref = None
+        return True
+
     def submit(self, slot: WorkerSlot, job: ClipJob) -> Any:
         ref = slot.actor.render.remote(job)
+        if not slot.queue:
+            slot.head_since = time.monotonic()
         slot.queue.append(ref)
         slot.started += 1
         return ref
 
     def finished(self, slot: WorkerSlot, ref: Any) -> None:
         if ref in slot.queue:
+            was_head = slot.queue[0] == ref
             slot.queue.remove(ref)
+            if was_head:
+                slot.head_since = time.monotonic() if slot.queue else None
+
+    def overdue(self, timeout_s: float | None) -> list[tuple[WorkerSlot, Any]]:
+        """(slot, ref of the clip it is rendering) for every worker whose current clip has run over timeout_s."""
+        if timeout_s is None:
+            return []
+        now = time.monotonic()
+        return [(s, s.queue[0]) for s in self.slots
+                if s.queue and s.head_since is not None and now - s.head_since > timeout_s]
+
+    def replace_now(self, slot: WorkerSlot) -> list[Any]:
+        """Kill the slot's actor (a hung clip) and start a fresh one; returns the refs that were queued on it."""
+        refs = list(slot.queue)
+        self._replace(slot)
+        return refs
 
     def recycle_spent(self) -> None:
         """Replace idle workers that reached clips_per_worker with fresh processes (bounds memory growth)."""
@@ -134,6 +176,7 @@ class WorkerPool:
 
         ray.kill(slot.actor, no_restart=True)
         slot.queue.clear()
+        slot.head_since = None
         self._new_actor(slot)
 
 
