@@ -143,6 +143,24 @@ def test_always_failing_clip_is_reported_and_the_rest_finish(faulty_cli_run, con
     assert not (out / "clips" / ".clip_000002.tmp").exists()
 
 
+def test_local_ray_monitors_run_at_the_lowest_priority_and_the_core_does_not(ray_cluster):
+    from synth.farm.driver import MONITOR_NICE, lower_monitor_priority
+
+    assert lower_monitor_priority() >= 3  # dashboard agent, runtime-env agent, monitors (this process' Ray only)
+    nice = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv0 = (entry / "cmdline").read_bytes().split(b"\0")[0].decode()
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            nice.setdefault(argv0, set()).add(int(stat[stat.rfind(")") + 2:].split()[16]))
+    assert MONITOR_NICE in nice["ray::DashboardAgent"]
+    core = {k: v for k, v in nice.items() if k.endswith(("/raylet", "/gcs_server"))}
+    assert len(core) == 2 and not any(MONITOR_NICE in v for v in core.values()), core
+
+
 def test_hung_clip_times_out_and_is_redone_on_a_fresh_worker(config_path, single_process, ray_cluster, tmp_path,
                                                              caplog):
     """Clip 1's worker stops responding once: after --clip-timeout the worker is replaced, clip 1 is redone (one
