@@ -9,7 +9,7 @@ export EGORIG_CACHE_DIR ?= $(CURDIR)/.cache/egorig
 export WARP_CACHE_PATH ?= $(EGORIG_CACHE_DIR)/warp
 DEMO_OUT ?= out/demo
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup demo test test-all test-slow bench clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,9 @@ test: setup
 
 test-all: setup
 	$(PY) -m pytest -m "not gpu" -q
+
+test-slow: setup
+	$(PY) -m pytest -m "slow and not gpu" -q
 
 bench: setup
 	$(PY) bench/labels.py

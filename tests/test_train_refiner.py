@@ -45,6 +45,22 @@ def test_refiner_shapes(v, use_anchors):
     assert refiner.base[0].weight.grad is None
 
 
+def test_full_resolution_refiner_keeps_the_released_weights_and_the_heatmap_grid():
+    torch.manual_seed(0)
+    half = HeatmapRefiner(_settings(4), (H, W))
+    full = HeatmapRefiner(_settings(4, half_resolution=False), (H, W))
+    # Same parameters (only strides differ), so a released-layout checkpoint loads into either.
+    assert {k: v.shape for k, v in half.state_dict().items()} == {k: v.shape for k, v in full.state_dict().items()}
+    full.load_state_dict(half.state_dict())
+    heatmaps0, features, s32 = _inputs(4)
+    assert tuple(half.base(features[:, 1]).shape[-2:]) == (H // 2, W // 2)
+    assert tuple(full.base(features[:, 1]).shape[-2:]) == (H, W)
+    anchors, valid, _ = heatmap_anchors(heatmaps0, 0.5)
+    for refiner in (half, full):
+        out = refiner(heatmaps0[:, 1], features, 1, anchors, valid, s32[:, 1])
+        assert tuple(out.features.shape) == (2, C, H, W) and tuple(out.heatmaps.shape) == (2, 15, H, W)
+
+
 def test_heatmap_anchors_convention():
     hm = torch.zeros(1, 2, 4, 6)
     hm[0, 0, 3, 5] = 0.9  # row 3, col 5

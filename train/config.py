@@ -59,6 +59,7 @@ class RefinerConfig(_Model):
     use_rgb_embedding: bool = True
     use_heatmap_embedding: bool = True
     detach_offset_base: bool = True  # released behaviour: the initial-feature path is used detached
+    half_resolution: bool = True  # released: offset + initial features and the refined head at half resolution
 
 
 class LifterConfig(_Model):

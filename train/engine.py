@@ -89,7 +89,8 @@ def refiner_settings(cfg: Config, num_views: int) -> RefinerSettings | None:
                            num_layers=r.num_layers, heads=r.heads, points=r.points, ffn_dims=r.ffn_dims,
                            use_anchors=r.use_anchors, use_uncertainty_mask=r.use_uncertainty_mask,
                            use_rgb_embedding=r.use_rgb_embedding, use_heatmap_embedding=r.use_heatmap_embedding,
-                           detach_offset_base=r.detach_offset_base)
+                           detach_offset_base=r.detach_offset_base,
+                           half_resolution=r.half_resolution)
 
 
 def lifter_settings(cfg: Config, num_views: int) -> LifterSettings:

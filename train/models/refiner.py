@@ -53,6 +53,7 @@ class RefinerSettings:
     use_rgb_embedding: bool = True
     use_heatmap_embedding: bool = True
     detach_offset_base: bool = True
+    half_resolution: bool = True
 
 
 @dataclass
@@ -97,15 +98,18 @@ class HeatmapRefiner(nn.Module):
         self.out_norm = nn.LayerNorm(s.embed_dims)
         self.offset_in = nn.Sequential(nn.Conv2d(s.num_joints, 64, 1), nn.ReLU(inplace=True))
         self.offset_out = nn.Sequential(nn.Conv2d(64, s.feature_dims, 1), nn.ReLU(inplace=True))
+        # Released: the offset features meet the initial features at half the heatmap resolution and the refined
+        # head works at half resolution too. half_resolution=False keeps both at full resolution (same weights).
+        stride = 2 if s.half_resolution else 1
         self.base = nn.Sequential(
             nn.Conv2d(s.feature_dims, 256, 1), nn.ReLU(inplace=True),
-            nn.Conv2d(256, 512, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 512, 3, stride=stride, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(512, s.feature_dims, 1), nn.ReLU(inplace=True),
         )
         self.fuse_in = nn.Sequential(nn.Conv2d(s.feature_dims, s.feature_dims, 1), nn.ReLU(inplace=True))
         self.fuse_out = nn.Sequential(nn.Conv2d(s.feature_dims, s.feature_dims, 1), nn.ReLU(inplace=True))
         self.head_down = nn.Sequential(
-            nn.Conv2d(s.feature_dims, 256, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(s.feature_dims, 256, 3, stride=stride, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(256, 256, 1), nn.ReLU(inplace=True),
         )
         self.head_up = nn.Sequential(nn.Conv2d(256, 128, 1), nn.ReLU(inplace=True), nn.Conv2d(128, s.num_joints, 1))
@@ -136,7 +140,8 @@ class HeatmapRefiner(nn.Module):
             x = layer(x, mem, anchors, valid, (h, w))
         side = self.token_side
         tokens = self.out_norm(x).view(b, -1, side, side)
-        offset = self.offset_out(upsample_to(self.offset_in(tokens), (h // 2, w // 2)))
+        merge = (h // 2, w // 2) if self.settings.half_resolution else (h, w)
+        offset = self.offset_out(upsample_to(self.offset_in(tokens), merge))
         base = self.base(features[:, view])
         if self.settings.detach_offset_base:
             base = base.detach()
