@@ -26,7 +26,8 @@ class InjectedFault(RuntimeError):
 @dataclass(frozen=True)
 class FaultPlan:
     """crash_once: clip indices whose worker process exits (os._exit) mid-clip, once per output dir;
-    hang_once: clip indices whose worker stops responding (sleeps) mid-clip, once per output dir; always_fail: clip indices whose every attempt raises InjectedFault; interrupt_after: the driver sends itself
+    hang_once: clip indices whose worker stops responding (sleeps) mid-clip, once per output dir;
+    always_fail: clip indices whose every attempt raises InjectedFault; interrupt_after: the driver sends itself
     SIGINT after committing this many clips (None: never)."""
 
     crash_once: frozenset[int] = field(default_factory=frozenset)
