@@ -157,7 +157,7 @@ def test_refined_heatmaps_localise_joints_of_unseen_identities(generated, tmp_pa
 
 #: A longer run where the refinement pays off: 64 px input, 16 x 16 heatmaps, refined path at full resolution
 #: (released half-resolution fusion and head cannot resolve 16 x 16 peaks), 60 clips x 8 frames, stage 1 for 4
-#: epochs, refinement for 12 (about 10 minutes on one CPU thread).
+#: epochs, refinement for 12 (about 15 minutes on one CPU thread).
 LONG_LEARN_CONFIG = {
     "data": {"input_size": 64, "heatmap_size": 16, "val_split": None},
     "model": {"feature_dims": 32, "refiner": {"embed_dims": 64, "heads": 4, "points": 4, "ffn_dims": 128,
