@@ -15,6 +15,21 @@ BLENDER_LOG = Path("logs") / "blender.log"
 PASS_EXTENSIONS = {"depth": ".exr", "parts": ".png"}
 
 
+def load_blender(cfg: RenderConfig, threads: int | None = None, device: str | None = None) -> Any:
+    """The config's resolved RenderSettings, with bpy loaded and Blender's own thread pool sized to their threads.
+
+    Call it before anything else in the process imports synth.blender (only the first bpy import can size the
+    pool). threads / device override render.threads / render.device for this process only.
+    """
+    from synth.blender.settings import RenderSettings
+    from synth.blender.threads import import_bpy
+
+    overrides = {k: v for k, v in (("threads", threads), ("device", device)) if v is not None}
+    settings = RenderSettings.from_config(cfg.render, jpeg_quality=cfg.output.jpeg_quality, **overrides)
+    import_bpy(settings.threads)
+    return settings
+
+
 class ClipRenderer:
     """Renders clips with one BlenderScene (built once; cameras, body, garments and world swapped per clip)."""
 
@@ -22,13 +37,8 @@ class ClipRenderer:
                  device: str | None = None):
         """threads / device override the config's render.threads / render.device for this process only (a farm
         worker uses exactly its reserved CPUs and GPUs); they change how fast, not what, is rendered."""
-        from synth.blender.settings import RenderSettings
-        from synth.blender.threads import import_bpy
-
         self.cfg = cfg
-        overrides = {k: v for k, v in (("threads", threads), ("device", device)) if v is not None}
-        settings = RenderSettings.from_config(cfg.render, jpeg_quality=cfg.output.jpeg_quality, **overrides)
-        import_bpy(settings.threads)  # before anything else loads bpy: sizes Blender's own thread pool
+        settings = load_blender(cfg, threads, device)
         from synth.blender.scene import BlenderScene
 
         self.scene = BlenderScene(settings, log_path=log_path)
@@ -89,10 +99,11 @@ def render_dataset(
     Blender scene is built when the first clip needs it, so a rerun with nothing left to do never starts it.
     Blender's own output is appended to <out>/logs/blender.log.
     """
-    from synth.blender.scene import blender_version
-
     out_dir = Path(out_dir)
     gen = ClipGenerator(cfg, config_dir)
+    load_blender(cfg)  # bpy loads here (blender_version below) with its thread pool sized to render.threads
+    from synth.blender.scene import blender_version
+
     renderer: ClipRenderer | None = None
 
     def render_clip(content: ClipContent, tmp: Path, advance: Callable[[int], None]) -> dict:

@@ -76,3 +76,29 @@ def test_import_bpy_restores_the_affinity_mask_and_rejects_negative_threads():
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-2000:]
+
+
+def test_render_dataset_sizes_the_pool_to_render_threads(tmp_path):
+    """`synth render` loads bpy (for the Blender version) before its first clip: that first load must already be the
+    sized one, so the pool follows render.threads and no "imported before" warning is logged."""
+    script = textwrap.dedent(f"""
+        import logging
+        from pathlib import Path
+        import synth.blender.threads as threads
+        from synth.config import load_config
+        from synth.render import render_dataset
+        logging.basicConfig(level=logging.WARNING)
+        cfg = load_config({str(ROOT / "render_configs" / "smoke.yaml")!r}, overrides={{
+            "rig": {{"resolution": 32}}, "clips": {{"frames": 1}}, "render": {{"threads": 1}}}})
+        render_dataset(cfg, Path({str(tmp_path / "ds")!r}), 1, config_dir={str(ROOT / "render_configs")!r},
+                       progress=False)
+        print("pool", threads._pool_threads)
+    """)
+    env = dict(os.environ)
+    env.setdefault("EGORIG_CACHE_DIR", str(ROOT / ".cache" / "egorig"))
+    env.setdefault("WARP_CACHE_PATH", str(ROOT / ".cache" / "egorig" / "warp"))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=600,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "pool 1"
+    assert "imported before" not in proc.stderr
