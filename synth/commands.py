@@ -129,7 +129,8 @@ def cmd_farm(args: argparse.Namespace) -> int:
     options = FarmOptions(
         workers=args.workers, threads_per_worker=args.threads_per_worker, gpus_per_worker=args.gpus_per_worker,
         clips_per_worker=args.clips_per_worker, retries=args.retries, max_restarts=args.max_restarts,
-        clip_timeout_s=args.clip_timeout, address=args.address, progress=not args.quiet, faults=os.environ.get(FAULT_ENV, ""),
+        clip_timeout_s=args.clip_timeout, address=args.address, progress=not args.quiet,
+        faults=os.environ.get(FAULT_ENV, ""),
     )
     return farm_exit_code(run_farm(cfg, cfg_dir, Path(args.out), clips, options), Path(args.out))
 

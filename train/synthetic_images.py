@@ -26,7 +26,8 @@ def draw_skeleton_image(joints2d_px: np.ndarray, in_image: np.ndarray, image_siz
     """Draw one view's skeleton.
 
     joints2d_px: (16, 2) float OpenCV px of an image of image_size = (width, height); in_image: (16,) bool, joints
-    to draw (the datasets pass the visible ones; a bone is drawn when both its joints are). Returns (out_size, out_size, 3) uint8 RGB: black background, grey bones, coloured joint discs.
+    to draw (the datasets pass the visible ones; a bone is drawn when both its joints are). Returns
+    (out_size, out_size, 3) uint8 RGB: black background, grey bones, coloured joint discs.
     """
     from PIL import Image, ImageDraw
 

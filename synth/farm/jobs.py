@@ -41,8 +41,8 @@ class FarmOptions:
     gpus_per_worker: GPUs each reserves (0: render on the CPU); clips_per_worker: clips before a worker is
     recycled; retries: extra attempts per clip; max_restarts: Ray restarts of a crashed worker; jobs_per_worker:
     in-flight cap per worker; clip_timeout_s: a clip running longer than this on its worker counts as a failed
-    attempt and its worker is replaced (None: no limit); address: a running Ray cluster (None: RAY_ADDRESS, else a local one); faults: the
-    EGORIG_FARM_FAULT test hook (synth/farm/faults.py)."""
+    attempt and its worker is replaced (None: no limit); address: a running Ray cluster (None: RAY_ADDRESS, else
+    a local one); faults: the EGORIG_FARM_FAULT test hook (synth/farm/faults.py)."""
 
     workers: int = 2
     threads_per_worker: int = 1
