@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any, Iterable, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from synth.errors import AssetError, ConfigError
+from synth.io import sha256_file, write_text_atomic
+from synth.schema import FrozenModel, validation_error_line
 
 ASSET_PREFIX = "asset:"
 #: Environment variable naming the asset root when the config has no `assets.root`.
@@ -40,8 +42,6 @@ LOCK_FILE_NAME = "egorig-assets.lock.json"
 LOCK_SCHEMA_VERSION = 1
 #: The manifests shipped with the repository.
 DEFAULT_MANIFEST_DIR = Path(__file__).resolve().parents[1] / "assets_manifest"
-#: Read size for hashing, bytes.
-_HASH_CHUNK = 1 << 20
 _GLOB_CHARS = set("*?[")
 
 SourceKind = Literal["body_model", "body_texture", "clothing", "motion", "hdri"]
@@ -50,11 +50,7 @@ Status = Literal["ok", "unverified", "missing", "mismatch", "optional"]
 BLOCKING: tuple[str, ...] = ("missing", "mismatch")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ManifestFile(_Model):
+class ManifestFile(FrozenModel):
     """One layout entry: a path or glob relative to the source directory, with its checksum when it is known."""
 
     path: str = Field(min_length=1)
@@ -72,7 +68,7 @@ class ManifestFile(_Model):
         return self
 
 
-class AssetSource(_Model):
+class AssetSource(FrozenModel):
     """One licensed source (a YAML file in assets_manifest/)."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
@@ -133,14 +129,6 @@ def parse_ref(ref: str) -> tuple[str, str]:
     return source, rest
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_HASH_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Manifest loading
 def load_manifest(directory: str | Path | None = None) -> AssetManifest:
@@ -148,8 +136,6 @@ def load_manifest(directory: str | Path | None = None) -> AssetManifest:
 
     Raises ConfigError(file, field, problem) with one line for a bad file.
     """
-    from synth.config import validation_error_line
-
     directory = Path(directory) if directory is not None else DEFAULT_MANIFEST_DIR
     if not directory.is_dir():
         raise ConfigError(str(directory), "-", "asset manifest directory not found; set assets.manifest_dir")
@@ -238,10 +224,7 @@ def write_lock(manifest: AssetManifest, root: Path, lock_path: Path | None = Non
             count += 1
     payload = {"schema_version": LOCK_SCHEMA_VERSION, "manifest_hash": manifest.hash,
                "files": dict(sorted(files.items()))}
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = lock_path.with_name(f".{lock_path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, lock_path)
+    write_text_atomic(lock_path, json.dumps(payload, indent=1, sort_keys=True) + "\n")
     return lock_path, count
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from synth.constants import VIEWS
+from synth.constants import DEFAULT_HEATMAP_SIGMA_PX, DEFAULT_HEATMAP_SIZE, VIEWS
 from synth.errors import ConfigError
+from synth.schema import FrozenModel, validation_error_line
 
 BUILTIN_PREFIX = "builtin:"
 #: Package data root for `builtin:` references (calibrations shipped with egorig).
@@ -23,17 +24,13 @@ MAX_RESOLUTION_PX = 8192
 PAPER_D_FR_M = (0.26, 0.37, 0.42)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Lenses
 Shift = tuple[float, float]
 SensorFit = Literal["AUTO", "HORIZONTAL", "VERTICAL"]
 
 
-class EquidistantLensConfig(_Model):
+class EquidistantLensConfig(FrozenModel):
     """Cycles FISHEYE_EQUIDISTANT: the field angle `fov_deg` spans the inscribed image circle."""
 
     type: Literal["equidistant"]
@@ -41,7 +38,7 @@ class EquidistantLensConfig(_Model):
     shift: Shift = (0.0, 0.0)
 
 
-class EquisolidLensConfig(_Model):
+class EquisolidLensConfig(FrozenModel):
     """Cycles FISHEYE_EQUISOLID: r = 2 f sin(theta / 2) on a sensor of the given size (mm)."""
 
     type: Literal["equisolid"]
@@ -53,7 +50,7 @@ class EquisolidLensConfig(_Model):
     shift: Shift = (0.0, 0.0)
 
 
-class PolynomialLensConfig(_Model):
+class PolynomialLensConfig(FrozenModel):
     """Cycles FISHEYE_LENS_POLYNOMIAL: theta = -(k0 + k1 r + ... + k4 r^4), r in mm on the sensor."""
 
     type: Literal["polynomial"]
@@ -65,7 +62,7 @@ class PolynomialLensConfig(_Model):
     shift: Shift = (0.0, 0.0)
 
 
-class OCamCalibLensConfig(_Model):
+class OCamCalibLensConfig(FrozenModel):
     """An OCamCalib (Scaramuzza) calibration JSON, as shipped with Ego4View; fitted to Cycles' polynomial."""
 
     type: Literal["ocamcalib"]
@@ -109,7 +106,7 @@ def ego4view_default_lenses() -> dict[str, OCamCalibLensConfig]:
 
 # ----------------------------------------------------------------------------------------------------------------
 # Rig
-class CameraConfig(_Model):
+class CameraConfig(FrozenModel):
     """One camera of a custom rig, posed in the device frame.
 
     position_m: camera centre in the device frame (x right, y back, z down), metres.
@@ -123,7 +120,7 @@ class CameraConfig(_Model):
     lens: LensConfig
 
 
-class RigConfig(_Model):
+class RigConfig(FrozenModel):
     """The head-mounted rig: the Ego4View layout (parameterised) or explicit cameras."""
 
     preset: Literal["ego4view", "custom"] = "ego4view"
@@ -177,13 +174,13 @@ class RigConfig(_Model):
 
 # ----------------------------------------------------------------------------------------------------------------
 # Content: clips, bodies, motions, appearance, labels, output
-class ClipsConfig(_Model):
+class ClipsConfig(FrozenModel):
     count: int = Field(4, ge=1, description="clips generated when --clips is not given")
     frames: int = Field(16, ge=1, le=100_000)
     fps: float = Field(10.0, gt=0.0, le=240.0)
 
 
-class BodyConfig(_Model):
+class BodyConfig(FrozenModel):
     backend: Literal["anny", "smplx"] = "anny"
     model_dir: str | None = Field(
         None, description="SMPL/SMPL-X model files (smplx backend only; never shipped): a folder or 'asset:smplx'"
@@ -203,7 +200,7 @@ class BodyConfig(_Model):
         return self
 
 
-class MotionConfig(_Model):
+class MotionConfig(FrozenModel):
     source: Literal["procedural", "npz"] = "procedural"
     families: tuple[str, ...] | None = Field(None, description="procedural families to draw from; default: all")
     files: tuple[str, ...] = Field((), description="AMASS/BEDLAM .npz motion files or globs (source 'npz')")
@@ -215,7 +212,7 @@ class MotionConfig(_Model):
         return self
 
 
-class AppearanceConfig(_Model):
+class AppearanceConfig(FrozenModel):
     loose_garment_probability: float = Field(0.35, ge=0.0, le=1.0)
     hdri_files: tuple[str, ...] = Field((), description="equirectangular HDRIs to light with (paths or 'asset:' refs)")
     hdri_probability: float = Field(0.5, ge=0.0, le=1.0, description="chance a clip is lit by one of hdri_files")
@@ -228,7 +225,7 @@ class AppearanceConfig(_Model):
     )
 
 
-class AssetsConfig(_Model):
+class AssetsConfig(FrozenModel):
     """Where licensed assets live (see synth/assets.py and docs/assets.md); egorig never downloads them."""
 
     root: str | None = Field(None, description="asset root (relative to the config file); default: $EGORIG_ASSETS")
@@ -237,18 +234,18 @@ class AssetsConfig(_Model):
     require_checksums: bool = Field(False, description="refuse files whose sha256 is not in the manifest or lock")
 
 
-class LabelsConfig(_Model):
-    heatmap_size: int = Field(64, ge=4, le=1024)
-    heatmap_sigma_px: float = Field(1.0, gt=0.0, le=16.0)
+class LabelsConfig(FrozenModel):
+    heatmap_size: int = Field(DEFAULT_HEATMAP_SIZE, ge=4, le=1024)
+    heatmap_sigma_px: float = Field(DEFAULT_HEATMAP_SIGMA_PX, gt=0.0, le=16.0)
 
 
-class OutputConfig(_Model):
+class OutputConfig(FrozenModel):
     image_format: Literal["jpg", "png"] = "jpg"
     jpeg_quality: int = Field(95, ge=1, le=100)
     passes: tuple[Literal["depth", "parts"], ...] = ()
 
 
-class RenderSettingsConfig(_Model):
+class RenderSettingsConfig(FrozenModel):
     """Cycles settings: a preset plus optional overrides (see synth/blender/settings.py for the presets)."""
 
     preset: Literal["draft", "default", "final"] = "default"
@@ -261,7 +258,7 @@ class RenderSettingsConfig(_Model):
     device: Literal["auto", "cpu", "cuda", "optix"] = "auto"
 
 
-class RenderConfig(_Model):
+class RenderConfig(FrozenModel):
     """A whole generation job: rig, content, labels and output. Loaded with `load_config`."""
 
     name: str = "egorig"
@@ -303,12 +300,12 @@ class RenderConfig(_Model):
         return self
 
 
-class SweepVariant(_Model):
+class SweepVariant(FrozenModel):
     name: str = Field(min_length=1)
     overrides: dict[str, Any] = Field(default_factory=dict)
 
 
-class SweepConfig(_Model):
+class SweepConfig(FrozenModel):
     """A base config plus named override sets (e.g. rig placements)."""
 
     name: str = "sweep"
@@ -362,83 +359,18 @@ def _load_with_bases(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return deep_merge(_load_with_bases(base_path, seen + (path,)), data)
 
 
-def _format_loc(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        else:
-            # Discriminated-union branches show up as the tag name; keep them out of the user's field path.
-            if item in ("equidistant", "equisolid", "polynomial", "ocamcalib") and parts:
-                continue
-            parts.append(("." if parts else "") + str(item))
-    return "".join(parts) or "-"
+#: The lens branches of a rig camera by their `type` tag (for error messages).
+LENS_TYPES: dict[str, type[BaseModel]] = {
+    "equidistant": EquidistantLensConfig,
+    "equisolid": EquisolidLensConfig,
+    "polynomial": PolynomialLensConfig,
+    "ocamcalib": OCamCalibLensConfig,
+}
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
-    """Field names allowed at the parent of `loc` (for unknown-key errors), when it can be resolved."""
-    current: Any = model
-    for item in loc[:-1]:
-        if isinstance(item, int):
-            continue
-        fields = getattr(current, "model_fields", None)
-        if fields is None:
-            break
-        if item in fields:
-            annotation = fields[item].annotation
-            current = _model_in(annotation)
-            if current is None:
-                return None
-        else:
-            lens_cls = {
-                "equidistant": EquidistantLensConfig,
-                "equisolid": EquisolidLensConfig,
-                "polynomial": PolynomialLensConfig,
-                "ocamcalib": OCamCalibLensConfig,
-            }.get(item)
-            if lens_cls is None:
-                continue
-            current = lens_cls
-    fields = getattr(current, "model_fields", None)
-    return sorted(fields) if fields else None
-
-
-def _model_in(annotation: Any) -> Any:
-    """The BaseModel class inside an annotation like `X`, `X | None`, `tuple[X, ...]` or `dict[str, X]`."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def validation_error_line(exc: ValidationError, model: type[BaseModel]) -> tuple[str, str]:
-    """(field path, problem) for the first error of a pydantic ValidationError, written for a user."""
-    err = exc.errors()[0]
-    loc = tuple(err.get("loc", ()))
-    field = _format_loc(loc)
-    kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, loc)
-        problem = f"unknown key '{loc[-1]}'"
-        if allowed:
-            problem += f"; allowed keys here: {', '.join(allowed)}"
-    elif kind == "union_tag_invalid":
-        ctx = err.get("ctx", {})
-        problem = f"unknown type {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
-    elif kind == "union_tag_not_found":
-        problem = "missing 'type'; allowed: 'equidistant', 'equisolid', 'polynomial', 'ocamcalib'"
-    else:
-        msg = err.get("msg", "invalid value")
-        msg = msg.removeprefix("Value error, ")
-        got = err.get("input")
-        problem = msg if isinstance(got, (dict, list)) else f"{msg} (got {got!r})"
-    extra = len(exc.errors()) - 1
-    if extra > 0:
-        problem += f" (and {extra} more problem{'s' if extra > 1 else ''})"
-    return field, problem
+def config_error_line(exc: ValidationError, model: type[BaseModel]) -> tuple[str, str]:
+    """(field path, problem) for a config or sweep validation error (schema.validation_error_line with lenses)."""
+    return validation_error_line(exc, model, LENS_TYPES)
 
 
 def validate_config_dict(data: dict[str, Any], file_label: str, base_dir: Path | None) -> RenderConfig:
@@ -446,7 +378,7 @@ def validate_config_dict(data: dict[str, Any], file_label: str, base_dir: Path |
     try:
         return RenderConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        field, problem = validation_error_line(exc, RenderConfig)
+        field, problem = config_error_line(exc, RenderConfig)
         raise ConfigError(file_label, field, problem) from None
 
 
@@ -466,7 +398,7 @@ def load_sweep(path: str | Path) -> tuple[SweepConfig, list[tuple[str, RenderCon
     try:
         sweep = SweepConfig.model_validate(data)
     except ValidationError as exc:
-        field, problem = validation_error_line(exc, SweepConfig)
+        field, problem = config_error_line(exc, SweepConfig)
         raise ConfigError(str(path), field, problem) from None
     base_path = (path.resolve().parent / sweep.base).resolve()
     if not base_path.is_file():
@@ -482,7 +414,7 @@ def load_sweep(path: str | Path) -> tuple[SweepConfig, list[tuple[str, RenderCon
         try:
             cfg = RenderConfig.model_validate(merged, context={"base_dir": base_path.parent})
         except ValidationError as exc:
-            field, problem = validation_error_line(exc, RenderConfig)
+            field, problem = config_error_line(exc, RenderConfig)
             raise ConfigError(label, f"variants[{i}].overrides.{field}", problem) from None
         resolved.append((variant.name, cfg))
     return sweep, resolved
@@ -491,7 +423,9 @@ def load_sweep(path: str | Path) -> tuple[SweepConfig, list[tuple[str, RenderCon
 # ----------------------------------------------------------------------------------------------------------------
 # Hashing
 def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    from synth.io import sha256_file
+
+    return sha256_file(path)
 
 
 def hashable_dict(config: RenderConfig) -> dict[str, Any]:

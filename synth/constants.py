@@ -84,11 +84,19 @@ VIS_OUTSIDE = 0
 VIS_OCCLUDED = 1
 VIS_VISIBLE = 2
 
-#: Occluder codes: what the camera->joint ray hit first.
+#: Occluder codes: what the camera->joint ray hit first. The renderer's object-index pass uses the same codes
+#: (body, garment and scene objects carry pass index OCC_BODY, OCC_GARMENT, OCC_SCENE; 0 is the background).
 OCC_NONE = 0
 OCC_BODY = 1
 OCC_GARMENT = 2
 OCC_SCENE = 3
+
+#: Half side of the square ground at z = 0 every clip stands on (labels ray-cast it, Cycles renders it), m.
+GROUND_HALF_SIZE_M = 200.0
+
+#: Heatmap defaults, as in Ego4View: side (cells) and Gaussian sigma (heatmap cells).
+DEFAULT_HEATMAP_SIZE = 64
+DEFAULT_HEATMAP_SIGMA_PX = 1.0
 
 #: Body-part labels used to dress the body (per-face labels of every backend).
 BODY_PARTS: tuple[str, ...] = (

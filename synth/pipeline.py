@@ -13,20 +13,18 @@ import numpy as np
 from synth import __version__
 from synth.config import RenderConfig, config_hash, hashable_dict
 from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS, OCC_SCENE
-from synth.dataset.format import clip_id, clip_seed_sequence
+from synth.dataset.format import SPLITS, clip_id, clip_seed_sequence
 from synth.errors import ConfigError
 from synth.geometry.rig import HeadMount, Rig, build_rig, fit_head_mount
+from synth.io import jsonable
 
 log = logging.getLogger(__name__)
 
 #: Independent random streams per clip, so adding one never changes the others.
 STREAM_IDENTITY, STREAM_MOTION, STREAM_APPEARANCE, STREAM_ENVIRONMENT = range(4)
 NUM_STREAMS = 4
-#: Half-size of the ground quad used as a scene occluder in visibility ray casting, metres.
-GROUND_HALF_SIZE_M = 50.0
 #: Identity-disjoint split fractions (train, val, test).
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
-SPLIT_NAMES = ("train", "val", "test")
 
 
 def clip_streams(seed: int, index: int) -> list[np.random.Generator]:
@@ -51,14 +49,6 @@ class ClipContent:
     garments: list[Any]
     seconds: dict[str, float]
     asset_files: list[str] = field(default_factory=list)  # licensed files this clip used (clip.json "assets")
-
-
-def ground_mesh() -> tuple[np.ndarray, np.ndarray]:
-    """A large quad at z = 0: vertices (4, 3) float32 world m, faces (2, 3) int32."""
-    h = GROUND_HALF_SIZE_M
-    verts = np.array([[-h, -h, 0.0], [h, -h, 0.0], [h, h, 0.0], [-h, h, 0.0]], dtype=np.float32)
-    faces = np.array([[0, 1, 2], [0, 2, 3]], dtype=np.int32)
-    return verts, faces
 
 
 #: Shape coefficients loaded when identities come from mocap files (BEDLAM subjects use up to 16 betas).
@@ -270,9 +260,10 @@ class ClipGenerator:
     def labels(self, content: ClipContent) -> tuple[Any, dict[str, float]]:
         """Compute the clip's labels (DESIGN section 6) with the rig's render lenses."""
         from synth.labels.compute import compute_clip_labels
+        from synth.labels.visibility import ground_plane
 
         stage_times: dict[str, float] = {}
-        ground_v, ground_f = ground_mesh()
+        ground_v, ground_f = ground_plane()
         labels = compute_clip_labels(
             posed_vertices_world=content.posed.vertices,
             body_faces=content.posed.faces,
@@ -297,7 +288,7 @@ class ClipGenerator:
             "clip_index": content.index,
             "seed": [self.cfg.seed, content.index],
             "identity": content.identity.to_json(),
-            "motion": {"name": motion.name, "family": motion.family, "params": _jsonable(motion.params),
+            "motion": {"name": motion.name, "family": motion.family, "params": jsonable(motion.params),
                        "fps": motion.fps},
             "appearance": content.appearance.to_json(),
             "environment": content.environment.to_json(),
@@ -315,18 +306,6 @@ class ClipGenerator:
         """clip.json "assets": {"id", "source", "licence", "sha256"} of every licensed file the clip used."""
         records = [self.assets.record(p) for p in content.asset_files]
         return [r for r in records if r is not None]
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
 
 
 def labels_to_arrays(labels: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -380,7 +359,7 @@ def identity_splits(identity_of_clip: dict[str, str], seed: int) -> dict[str, li
     for rank, i in enumerate(order):
         split = "val" if rank < n_val else "test" if rank < n_val + n_test else "train"
         split_of_identity[identities[i]] = split
-    out: dict[str, list[str]] = {name: [] for name in SPLIT_NAMES}
+    out: dict[str, list[str]] = {name: [] for name in SPLITS}
     for clip, ident in sorted(identity_of_clip.items()):
         out[split_of_identity[ident]].append(clip)
     return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import torch
 from torch import nn
 
 from synth.errors import DatasetError
+from synth.io import atomic_path
 from train.models.resnet import strip_prefixes
 
 #: Wrapper prefixes stripped from checkpoint keys before loading (DataParallel, torch.compile, Lightning).
@@ -19,10 +19,8 @@ WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.")
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     """torch.save `payload` to `path` atomically (a reader never sees a partial file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from synth.constants import DEFAULT_HEATMAP_SIZE
 from synth.errors import ConfigError
 
 #: Stage names in pipeline order.
@@ -30,7 +31,7 @@ class DataConfig(_Model):
     views: tuple[str, ...] | None = None  # subset/order of views (default: all of the dataset's)
     groups: dict[str, tuple[str, ...]] | None = None  # camera groups (one encoder each); default front/back
     input_size: int = Field(256, ge=32)
-    heatmap_size: int = Field(64, ge=8)
+    heatmap_size: int = Field(DEFAULT_HEATMAP_SIZE, ge=8)
     images: Literal["auto", "files", "synthetic"] = "auto"
     heatmaps: Literal["auto", "stored", "render"] = "auto"
     num_workers: int = Field(0, ge=0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -14,6 +13,7 @@ from torch import nn
 
 from synth.constants import BACK_VIEWS, FRONT_VIEWS
 from synth.errors import ConfigError, DatasetError
+from synth.io import write_text_atomic
 from train.checkpoint import load_checkpoint, load_state, save_checkpoint
 from train.config import Config, StageConfig
 from train.losses import multiview_heatmap_loss, pose_loss
@@ -297,9 +297,7 @@ def append_jsonl(path: Path, record: dict) -> None:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True), durable=False)
 
 
 def run_stage(task: StageTask, model: nn.Module, cfg: Config, scfg: StageConfig, stage_dir: Path, train_loader,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from synth.io import atomic_path
 
 #: Validation keys drawn when present (the headline ones).
 VAL_KEYS = ("mpjpe_mm", "pa_mpjpe_mm", "proposal_mpjpe_mm")
@@ -39,7 +40,6 @@ def plot_curves(metrics_jsonl: str | Path, out_png: str | Path) -> None:
         ax2.legend(fontsize=7)
     fig.tight_layout()
     out_png = Path(out_png)
-    tmp = out_png.with_name(f".{out_png.stem}.tmp.png")
-    fig.savefig(tmp, dpi=80)
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, dpi=80)
     plt.close(fig)
-    os.replace(tmp, out_png)

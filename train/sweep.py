@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from typing import Any, Callable
 
 from synth.constants import FRONT_VIEWS
 from synth.errors import ConfigError, DatasetError
+from synth.io import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +113,7 @@ def resolve_variants(sweep_path: str | Path, render_overrides: dict, config_dir:
         text = f"# sweep {sweep.name}, variant {name}\n" + yaml.safe_dump({"base": str(base_path), **overrides},
                                                                          sort_keys=False)
         if not path.is_file() or path.read_text() != text:
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(text)
-            os.replace(tmp, path)
+            write_text_atomic(path, text, durable=False)
         cfg = load_config(path)
         digest = config_hash(cfg)
         if digest != config_hash(expected):
@@ -233,7 +231,5 @@ def format_table(name: str, split: str, rows: list[dict]) -> str:
 
 
 def write_table(path: Path, name: str, split: str, rows: list[dict]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(format_table(name, split, rows))
-    os.replace(tmp, path)
+    write_text_atomic(path, format_table(name, split, rows), durable=False)
     log.info("wrote %s", path)

@@ -18,10 +18,7 @@ LOOSE_KINDS: tuple[str, ...] = ("skirt", "dress", "coat", "simulated")
 GROUND_PATTERNS: tuple[str, ...] = ("tiles", "concrete", "grass", "wood")
 
 # Pass codes written by the renderer (object index and the `parts` mask), shared with dataset readers.
-#: Object pass index per object class (equal to the occluder codes of synth.constants).
-OBJECT_INDEX_BODY = 1
-OBJECT_INDEX_GARMENT = 2
-OBJECT_INDEX_SCENE = 3
+#: Object pass index per object class: the occluder codes synth.constants.OCC_BODY, OCC_GARMENT, OCC_SCENE.
 #: Parts mask value: 0 = background or scene, 1 + BODY_PARTS index for the body, GARMENT_MASK_BASE + LOOSE_KINDS
 #: index for loose garments.
 PARTS_MASK_BACKGROUND = 0

@@ -13,7 +13,8 @@ from synth.blender import cameras as C
 from synth.blender import materials as M
 from synth.blender import meshes as ME
 from synth.blender import world as W
-from synth.blender.scene import GROUND_HALF_SIZE_M, build_body_mesh
+from synth.blender.scene import build_body_mesh
+from synth.constants import GROUND_HALF_SIZE_M
 
 
 class BareLoop:

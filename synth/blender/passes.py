@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import bpy
 import numpy as np
+
+from synth.io import atomic_path
 
 #: Cycles writes this depth where no surface was hit; it is stored as 0 (no surface) in our depth files.
 CYCLES_BACKGROUND_DEPTH = 1e9
@@ -47,34 +48,26 @@ def read_multilayer_exr(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def _tmp_sibling(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-
-
 def write_depth_exr(path: Path, depth_m: np.ndarray) -> None:
     """Write (H, W) float32 metres as a single-channel ("Z") EXR, atomically."""
     oiio = _oiio_module()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_sibling(path)
     spec = oiio.ImageSpec(depth_m.shape[1], depth_m.shape[0], 1, "float")
     spec.channelnames = ("Z",)
     spec.attribute("compression", "zip")
-    out = oiio.ImageOutput.create(str(tmp))
-    if out is None or not out.open(str(tmp), spec):
-        raise OSError(f"cannot write {tmp}: {oiio.geterror()}")
-    out.write_image(np.ascontiguousarray(depth_m[..., None], dtype=np.float32))
-    out.close()
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        out = oiio.ImageOutput.create(str(tmp))
+        if out is None or not out.open(str(tmp), spec):
+            raise OSError(f"cannot write {tmp}: {oiio.geterror()}")
+        out.write_image(np.ascontiguousarray(depth_m[..., None], dtype=np.float32))
+        out.close()
 
 
 def write_mask_png(path: Path, mask: np.ndarray) -> None:
     """Write (H, W) uint8 labels as a grey PNG, atomically."""
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_sibling(path)
-    Image.fromarray(np.ascontiguousarray(mask, dtype=np.uint8), mode="L").save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(np.ascontiguousarray(mask, dtype=np.uint8), mode="L").save(tmp, format="PNG")
 
 
 def depth_from_pass(z: np.ndarray) -> np.ndarray:

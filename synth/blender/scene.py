@@ -13,13 +13,7 @@ import bpy
 import numpy as np
 
 from synth.appearance.bodymap import body_landmarks, paint_fields
-from synth.appearance.model import (
-    OBJECT_INDEX_BODY,
-    OBJECT_INDEX_GARMENT,
-    OBJECT_INDEX_SCENE,
-    Appearance,
-    Environment,
-)
+from synth.appearance.model import Appearance, Environment
 from synth.blender import cameras as C
 from synth.blender import materials as M
 from synth.blender import meshes as ME
@@ -27,10 +21,10 @@ from synth.blender import passes as P
 from synth.blender import world as W
 from synth.blender.capture import captured_output
 from synth.blender.settings import RenderSettings
+from synth.constants import GROUND_HALF_SIZE_M, OCC_BODY, OCC_GARMENT, OCC_SCENE
 from synth.errors import ConfigError
+from synth.io import atomic_path
 
-#: Half-size of the square ground plane centred on the world origin, m.
-GROUND_HALF_SIZE_M = 200.0
 #: Passes render_views can write.
 PASSES = ("depth", "parts")
 _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
@@ -93,8 +87,8 @@ class BlenderScene:
     """The render scene: build once per process, then per clip `set_cameras`, `set_body`, `set_garments`,
     `set_environment`, and per frame `set_frame` + `render_views`.
 
-    Objects: one body mesh (pass index OBJECT_INDEX_BODY; one material per BODY_PARTS entry whose pass index is the
-    parts-mask value), one mesh per loose garment (OBJECT_INDEX_GARMENT), a ground plane (OBJECT_INDEX_SCENE), a sun
+    Objects: one body mesh (pass index OCC_BODY; one material per BODY_PARTS entry whose pass index is the
+    parts-mask value), one mesh per loose garment (OCC_GARMENT), a ground plane (OCC_SCENE), a sun
     and a world. Blender's C-level output goes to `log_path` (discarded when None).
     """
 
@@ -155,7 +149,7 @@ class BlenderScene:
         ground_mesh = ME.build_mesh("ground", np.array([[-h, -h, 0], [h, -h, 0], [h, h, 0], [-h, h, 0]]),
                                     np.array([[0, 1, 2], [0, 2, 3]]))
         self._ground = bpy.data.objects.new("ground", ground_mesh)
-        self._ground.pass_index = OBJECT_INDEX_SCENE
+        self._ground.pass_index = OCC_SCENE
         sc.collection.objects.link(self._ground)
         sun = bpy.data.lights.new("sun", "SUN")
         self._sun = bpy.data.objects.new("sun", sun)
@@ -188,7 +182,7 @@ class BlenderScene:
         me = build_body_mesh(posed_body, appearance)
         if self._body_obj is None:
             self._body_obj = bpy.data.objects.new("body", me)
-            self._body_obj.pass_index = OBJECT_INDEX_BODY
+            self._body_obj.pass_index = OCC_BODY
             self.scene.collection.objects.link(self._body_obj)
         else:
             ME.replace_mesh(self._body_obj, me)
@@ -210,7 +204,7 @@ class BlenderScene:
             ME.set_point_attribute(me, M.REST_POSITION_ATTR, g.rest_vertices)
             me.materials.append(M.garment_material(g.name, g.kind, g.cloth))
             obj = bpy.data.objects.new(f"garment_{g.name}", me)
-            obj.pass_index = OBJECT_INDEX_GARMENT
+            obj.pass_index = OCC_GARMENT
             self.scene.collection.objects.link(obj)
             self._garments.append((obj, np.asarray(g.vertices)))
 
@@ -298,10 +292,8 @@ class BlenderScene:
                 else:
                     img.color_depth = "8"
                     img.compression = 15
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-                result.save_render(str(tmp), scene=self.scene)
-                os.replace(tmp, path)
+                with atomic_path(path) as tmp:
+                    result.save_render(str(tmp), scene=self.scene)
                 t3 = time.perf_counter()
                 totals["image_write_s"] += t3 - t2
                 wanted = [p for p in passes if view in passes[p]]
@@ -326,12 +318,8 @@ class BlenderScene:
 
     def save_blend(self, path: Path | str) -> None:
         """Save the assembled scene (current frame) as a .blend for inspection in the Blender GUI, atomically."""
-        path = Path(path).resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.blend")
-        with captured_output(self.log_path):
+        with atomic_path(Path(path).resolve()) as tmp, captured_output(self.log_path):
             bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, compress=True)
-        os.replace(tmp, path)
 
     def close(self) -> None:
         """Remove the scratch directory (the Blender session itself lives until the process exits)."""

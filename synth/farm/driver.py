@@ -19,6 +19,7 @@ from synth.dataset import format as fmt
 from synth.farm.faults import parse_faults
 from synth.farm.jobs import ClipFailed, ClipJob, FarmError, FarmOptions, WorkerSpec, failure_record
 from synth.farm.pool import WorkerPool, first_line
+from synth.io import json_line, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -237,8 +238,6 @@ def _schedule(cfg, num_clips, options, faults, writer, pool, stop, summary) -> N
     import ray
     from tqdm import tqdm
 
-    from synth.dataset.writer import write_file_atomic
-
     out_dir = writer.root
     failures_path = out_dir / FAILURES_JSONL
     if failures_path.exists():
@@ -264,8 +263,7 @@ def _schedule(cfg, num_clips, options, faults, writer, pool, stop, summary) -> N
         record = failure_record(fmt.clip_id(job.index), job.index, cfg.seed, error, worker, job.attempt)
         summary.failed.append(record)
         shutil.rmtree(job.tmp_dir, ignore_errors=True)  # no attempt is left that could still write there
-        data = b"".join(json.dumps(r, sort_keys=True).encode() + b"\n" for r in summary.failed)
-        write_file_atomic(failures_path, data)
+        write_bytes_atomic(failures_path, b"".join(json_line(r) for r in summary.failed))
         log.error("clip %s failed after %d attempts: %s", record["clip_id"], job.attempt, error)
 
     try:

@@ -8,9 +8,18 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
-from synth.constants import HEATMAP_JOINTS, JOINT_INDEX, NUM_JOINTS, SKELETON_EDGES, VIS_OUTSIDE
+from synth.constants import (
+    DEFAULT_HEATMAP_SIGMA_PX,
+    DEFAULT_HEATMAP_SIZE,
+    HEATMAP_JOINTS,
+    JOINT_INDEX,
+    NUM_JOINTS,
+    SKELETON_EDGES,
+    VIS_OUTSIDE,
+)
+from synth.dataset.format import LABEL_KEYS
 from synth.geometry.transforms import apply_T, invert_T, make_T
-from synth.labels.heatmaps import DEFAULT_HEATMAP_SIZE, DEFAULT_SIGMA_PX, render_heatmaps
+from synth.labels.heatmaps import render_heatmaps
 from synth.labels.projection import camera_centres_world, project_joints
 
 #: Heatmap dtype in ClipLabels and heatmaps.npz.
@@ -44,10 +53,8 @@ class ClipLabels:
     frame_index: np.ndarray
     heatmaps: np.ndarray
 
-    LABEL_KEYS: ClassVar[tuple[str, ...]] = (
-        "joints3d_world", "joints3d_device", "joints3d_camera", "joints2d", "visibility", "occluder",
-        "T_world_from_device", "T_device_from_camera", "frame_index",
-    )
+    #: The labels.npz array names (synth.dataset.format.LABEL_SPECS).
+    LABEL_KEYS: ClassVar[tuple[str, ...]] = LABEL_KEYS
 
     @property
     def num_frames(self) -> int:
@@ -106,7 +113,7 @@ def compute_clip_labels(
     garments: Sequence = (),
     scene_meshes: Sequence = (),
     heatmap_size: int = DEFAULT_HEATMAP_SIZE,
-    sigma_px: float = DEFAULT_SIGMA_PX,
+    sigma_px: float = DEFAULT_HEATMAP_SIGMA_PX,
     stage_times: dict | None = None,
     frame_index=None,
     body_part_of_face=None,
@@ -266,7 +273,7 @@ def measure_label_throughput(
     clip: dict[str, np.ndarray] | None = None,
     scene_meshes: Sequence = (),
     heatmap_size: int = DEFAULT_HEATMAP_SIZE,
-    sigma_px: float = DEFAULT_SIGMA_PX,
+    sigma_px: float = DEFAULT_HEATMAP_SIGMA_PX,
 ) -> dict:
     """Time compute_clip_labels (best of `repeats`, after one warm-up that compiles the warp kernel).
 

@@ -31,9 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Default heatmap side (cells) and Gaussian sigma (heatmap cells), as in Ego4View.
-DEFAULT_HEATMAP_SIZE = 64
-DEFAULT_SIGMA_PX = 1.0
+from synth.constants import DEFAULT_HEATMAP_SIGMA_PX, DEFAULT_HEATMAP_SIZE
+
 #: The Gaussian is cut at this many sigmas from the peak (window = 2 * floor(3 sigma) + 1 cells).
 WINDOW_HALF_WIDTH_SIGMAS = 3.0
 #: Offset from an OpenCV pixel coordinate (0 = centre of the first pixel) to the corner convention (0 = its edge).
@@ -85,7 +84,7 @@ def render_heatmaps(
     joints2d_px,
     image_size,
     heatmap_size: int = DEFAULT_HEATMAP_SIZE,
-    sigma_px: float = DEFAULT_SIGMA_PX,
+    sigma_px: float = DEFAULT_HEATMAP_SIGMA_PX,
     visible_mask=None,
     dtype=np.float32,
     centre_to_corner_px: float = PIXEL_CENTRE_TO_CORNER,

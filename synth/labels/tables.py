@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from synth.constants import (
     VIS_OUTSIDE,
     VIS_VISIBLE,
 )
+from synth.io import write_bytes_atomic
 
 CSV_COLUMNS: tuple[str, ...] = ("rig", "view", "joint", "pct_visible", "pct_occluded", "pct_outside", "frames")
 #: Column titles of the end-effector table (END_EFFECTORS order).
@@ -86,13 +86,6 @@ class RigVisibility:
 
 #: Rig labels like "D-FR 37 cm" carry the front-to-rear distance.
 _D_FR_LABEL = re.compile(r"D-FR\s*([0-9]+(?:\.[0-9]+)?)\s*cm")
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
 
 
 def _rigs_in_order(entries: Sequence[RigVisibility]) -> list[str]:
@@ -341,7 +334,7 @@ def plot_visibility(entries: Sequence[RigVisibility], path: Path, rows: Sequence
         fig.colorbar(image, ax=fig.axes[-1], fraction=0.05)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    _atomic_write_bytes(Path(path), buffer.getvalue())
+    write_bytes_atomic(Path(path), buffer.getvalue())
 
 
 def write_visibility_tables(rigs: Sequence[RigVisibility], out_dir) -> list[Path]:
@@ -357,7 +350,7 @@ def write_visibility_tables(rigs: Sequence[RigVisibility], out_dir) -> list[Path
     for row in rows:
         writer.writerow({k: (f"{row[k]:.3f}" if k.startswith("pct_") else row[k]) for k in CSV_COLUMNS})
     paths = [out / "visibility.csv", out / "visibility.md", out / "visibility.png"]
-    _atomic_write_bytes(paths[0], text.getvalue().encode("utf-8"))
-    _atomic_write_bytes(paths[1], visibility_markdown(rigs, rows).encode("utf-8"))
+    write_bytes_atomic(paths[0], text.getvalue().encode("utf-8"))
+    write_bytes_atomic(paths[1], visibility_markdown(rigs, rows).encode("utf-8"))
     plot_visibility(rigs, paths[2], rows)
     return paths

@@ -49,6 +49,7 @@ import warp as wp
 from synth.constants import (
     BODY_PARTS,
     EGO16_JOINTS,
+    GROUND_HALF_SIZE_M,
     OCC_BODY,
     OCC_GARMENT,
     OCC_NONE,
@@ -96,8 +97,6 @@ OWN_PARTS: dict[str, tuple[str, ...]] = {
     "left_ball": ("left_foot",),
     "right_ball": ("right_foot",),
 }
-#: Default half side (m) of the square ground plane returned by ground_plane().
-GROUND_HALF_SIZE_M = 50.0
 
 #: Warp device used for the ray casts (labels are computed on CPU workers).
 DEFAULT_DEVICE = "cpu"

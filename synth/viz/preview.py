@@ -11,6 +11,7 @@ import numpy as np
 from synth.constants import SKELETON_EDGES, VIS_OCCLUDED, VIS_OUTSIDE, VIS_VISIBLE
 from synth.dataset import format as fmt
 from synth.errors import DatasetError
+from synth.io import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +138,8 @@ def contact_sheet(reader, clip_id: str, frames: list[int], out_png: str | os.Pat
                       f"{view}  frame {int(frame)}")
             sheet.paste(tile, (v * tile_w, r * tile_h))
     out = Path(out_png)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    sheet.save(tmp, format="PNG")
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        sheet.save(tmp, format="PNG")
     return out
 
 

@@ -1,0 +1,91 @@
+"""The base of every validated input model (configs, sweeps, asset manifests) and its one-line error messages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class FrozenModel(BaseModel):
+    """An immutable pydantic model that rejects unknown keys (a typo in a YAML file is an error, not ignored)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _format_loc(loc: tuple[Any, ...], tags: Mapping[str, type[BaseModel]]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            # Discriminated-union branches show up as the tag name; keep them out of the user's field path.
+            if item in tags and parts:
+                continue
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "-"
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel class inside an annotation like `X`, `X | None`, `tuple[X, ...]` or `dict[str, X]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...],
+                  tags: Mapping[str, type[BaseModel]]) -> list[str] | None:
+    """Field names allowed at the parent of `loc` (for unknown-key errors), when it can be resolved."""
+    current: Any = model
+    for item in loc[:-1]:
+        if isinstance(item, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None:
+            break
+        if item in fields:
+            current = _model_in(fields[item].annotation)
+            if current is None:
+                return None
+        elif item in tags:
+            current = tags[item]
+    fields = getattr(current, "model_fields", None)
+    return sorted(fields) if fields else None
+
+
+def validation_error_line(exc: ValidationError, model: type[BaseModel],
+                          tags: Mapping[str, type[BaseModel]] | None = None) -> tuple[str, str]:
+    """(field path, problem) for the first error of a pydantic ValidationError, written for a user.
+
+    tags: the branches of the model's discriminated unions by their `type` tag (pydantic puts the tag into an
+    error's location; it is dropped from the field path and used to list the branch's allowed keys).
+    """
+    tags = tags or {}
+    err = exc.errors()[0]
+    loc = tuple(err.get("loc", ()))
+    field = _format_loc(loc, tags)
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc, tags)
+        problem = f"unknown key '{loc[-1]}'"
+        if allowed:
+            problem += f"; allowed keys here: {', '.join(allowed)}"
+    elif kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        problem = f"unknown type {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
+    elif kind == "union_tag_not_found":
+        problem = f"missing 'type'; allowed: {', '.join(repr(t) for t in tags)}"
+    else:
+        msg = err.get("msg", "invalid value")
+        msg = msg.removeprefix("Value error, ")
+        got = err.get("input")
+        problem = msg if isinstance(got, (dict, list)) else f"{msg} (got {got!r})"
+    extra = len(exc.errors()) - 1
+    if extra > 0:
+        problem += f" (and {extra} more problem{'s' if extra > 1 else ''})"
+    return field, problem
