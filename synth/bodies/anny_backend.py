@@ -13,6 +13,7 @@ import numpy as np
 from synth.bodies import anny_data
 from synth.bodies.anny_retarget import AnnyRetargeter, zero_motion
 from synth.bodies.base import BodyIdentity, PosedBody
+from synth.bodies.determinism import fixed_torch_threads
 from synth.constants import EGO16_JOINTS
 from synth.errors import ConfigError
 from synth.motions.clip import MotionClip
@@ -142,7 +143,7 @@ class AnnyBackend:
         """Stature (m) of the rest mesh (top of head to sole) for Anny phenotype params."""
         import torch
 
-        with torch.no_grad():
+        with torch.no_grad(), fixed_torch_threads():
             rest_vertices = self._model.get_rest_vertices(self._blendshape_coeffs(params))[0]
         return float(rest_vertices[:, 2].max() - rest_vertices[:, 2].min())
 
@@ -205,7 +206,7 @@ class AnnyBackend:
         import torch
 
         vertices, bone_poses = [], []
-        with torch.no_grad():
+        with torch.no_grad(), fixed_torch_threads():
             for start in range(0, len(deltas), self.batch_frames):
                 batch = torch.as_tensor(deltas[start : start + self.batch_frames], dtype=self._model.dtype)
                 transforms, poses = self._model.get_bone_transforms(batch, rest["rest_bone_poses"])
@@ -233,7 +234,7 @@ class AnnyBackend:
             return cached
         import torch
 
-        with torch.no_grad():
+        with torch.no_grad(), fixed_torch_threads():
             rest = self._model.get_rest_model(self._blendshape_coeffs(identity.params))
             identity_deltas = torch.eye(4, dtype=self._model.dtype).expand(1, self._model.bone_count, 4, 4)
             reference = self._model.get_bone_transforms(identity_deltas, rest["rest_bone_poses"])[1]

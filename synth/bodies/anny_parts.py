@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from synth.bodies.determinism import fixed_torch_threads
 from synth.constants import BODY_PARTS, PART_INDEX
 
 #: Phenotype of the body the geometric cuts are measured on (an average adult; labels are topology-level).
@@ -92,7 +93,7 @@ def compute_part_labels(model: Any) -> np.ndarray:
         mask = get_face_segmentation_mask(model, list(seg_labels)).cpu().numpy()
         labels[mask] = PART_INDEX[part]
     # 3. and 4. geometric cuts on the reference pose
-    with torch.no_grad():
+    with torch.no_grad(), fixed_torch_threads():
         out = model(phenotype_kwargs=dict(LABEL_PHENOTYPE))
     vertices = out["vertices"][0].detach().cpu().numpy().astype(np.float64)
     heads = out["bone_poses"][0, :, :3, 3].detach().cpu().numpy().astype(np.float64)

@@ -78,6 +78,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from synth.bodies.base import BodyIdentity, PosedBody
+from synth.bodies.determinism import fixed_torch_threads
 from synth.constants import EGO16_JOINTS, PART_INDEX
 from synth.errors import AssetError, ConfigError
 from synth.motions.clip import SMPL22_INDEX, MotionClip, scaled_root_transl
@@ -213,7 +214,7 @@ class _LoadedModel:
         from smplx.lbs import lbs
 
         m = self.module
-        with torch.no_grad():
+        with torch.no_grad(), fixed_torch_threads():
             pose = torch.as_tensor(full_pose, dtype=torch.float32).reshape(len(full_pose), -1)
             if getattr(m, "pose_mean", None) is not None:
                 pose = pose + m.pose_mean.reshape(1, -1).to(torch.float32)
