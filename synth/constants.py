@@ -60,20 +60,24 @@ SKELETON_EDGES: tuple[tuple[int, int], ...] = (
     (8, 10), (9, 11), (10, 12), (11, 13), (12, 14), (13, 15), (8, 9),
 )
 
-#: Joint groups for per-group metrics (paper Table 4); values are EGO16 indices.
+#: Joint groups for per-group metrics (paper Table 4), by EGO16 joint name.
+JOINT_GROUP_NAMES: dict[str, tuple[str, ...]] = {
+    "head": ("head",),
+    "neck": ("neck",),
+    "arms": ("left_upperarm", "right_upperarm"),
+    "forearms": ("left_lowerarm", "right_lowerarm"),
+    "hands": ("left_hand", "right_hand"),
+    "upper_legs": ("left_thigh", "right_thigh"),
+    "legs": ("left_calf", "right_calf"),
+    "feet": ("left_foot", "right_foot"),
+    "toes": ("left_ball", "right_ball"),
+    "upper_body": EGO16_JOINTS[:8],
+    "lower_body": EGO16_JOINTS[8:],
+    "all": EGO16_JOINTS,
+}
+#: The same groups as EGO16 indices (what metrics index arrays with).
 JOINT_GROUPS: dict[str, tuple[int, ...]] = {
-    "head": (0,),
-    "neck": (1,),
-    "arms": (2, 3),
-    "forearms": (4, 5),
-    "hands": (6, 7),
-    "upper_legs": (8, 9),
-    "legs": (10, 11),
-    "feet": (12, 13),
-    "toes": (14, 15),
-    "upper_body": tuple(range(0, 8)),
-    "lower_body": tuple(range(8, 16)),
-    "all": tuple(range(16)),
+    group: tuple(JOINT_INDEX[name] for name in names) for group, names in JOINT_GROUP_NAMES.items()
 }
 
 #: End effectors reported in the visibility table (paper Table 2).
