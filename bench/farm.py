@@ -37,7 +37,7 @@ def run_layout(cfg, config_dir: Path, clips: int, workers: int, threads: int) ->
     out = Path(tempfile.mkdtemp(prefix=f"egorig_bench_farm_{workers}x{threads}_"))
     load_before = os.getloadavg()[0]
     try:
-        summary = run_farm(cfg, config_dir, out / "ds", clips,
+        summary = run_farm(cfg, out / "ds", clips, config_dir,
                            FarmOptions(workers=workers, threads_per_worker=threads, progress=False))
     finally:
         shutil.rmtree(out, ignore_errors=True)

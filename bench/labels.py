@@ -26,18 +26,19 @@ def main() -> int:
     args = parser.parse_args()
 
     from synth.config import load_config
-    from synth.pipeline import ClipGenerator
+    from synth.run.clip import clip_labels
+    from synth.scene.sampler import ClipSampler
 
     cfg = load_config(args.config, overrides={"clips": {"frames": args.frames}})
-    gen = ClipGenerator(cfg, Path(args.config).parent)
-    gen.labels(gen.content(10_000))  # warm-up: warp kernel compile and first-call costs, not measured
+    gen = ClipSampler(cfg, Path(args.config).parent)
+    clip_labels(gen, gen.sample(10_000)[0])  # warm-up: warp kernel compile and first-call costs, not measured
     stages: dict[str, float] = {}
     frames = 0
     t_all = time.perf_counter()
     for index in range(args.clips):
-        content = gen.content(index)
-        _, label_times = gen.labels(content)
-        for stage, seconds in {**content.seconds, **label_times}.items():
+        content, sample_times = gen.sample(index)
+        _, label_times = clip_labels(gen, content)
+        for stage, seconds in {**sample_times, **label_times}.items():
             stages[stage] = stages.get(stage, 0.0) + seconds
         frames += content.posed.num_frames
     wall = time.perf_counter() - t_all

@@ -2,7 +2,7 @@
 
 Three warm worker processes render the same clip (default config, Anny body, Ego4View rig, CPU) in lockstep, one
 frame at a time in rotating order, so machine load drifts hit all of them alike:
-  egorig     ClipRenderer.render_frame: the code `synth render` runs per frame (scene update, Cycles, atomic
+  egorig     BlenderRenderer.render_frame: the code `synth render` runs per frame (scene update, Cycles, atomic
              image write, log capture), plus the clip's labels and clip write amortised per frame
              (sampling and posing, ~13 ms per frame, are in bench/labels.py);
   bare       synth.blender.bare.BareLoop: the same scene objects, render(write_still=True) per view, nothing else;
@@ -43,8 +43,8 @@ LARGE_VIEWS = {"egorig": ("front_left", "back_left"), "bare": ("front_left", "ba
 # Worker side (one process per kind; each holds one Blender session)
 class _Worker:
     def __init__(self, kind: str, work_dir: Path):
-        from synth.pipeline import make_backend
         from synth.config import load_config
+        from synth.scene.sampler import make_backend
 
         self.kind = kind
         self.work_dir = work_dir
@@ -54,7 +54,7 @@ class _Worker:
 
     def setup(self, resolution: int, frames: int) -> dict:
         from synth.config import load_config
-        from synth.pipeline import ClipGenerator, labels_to_arrays
+        from synth.scene.sampler import ClipSampler
 
         render = {"device": "cpu"}
         if self.kind == "nodenoise":
@@ -62,8 +62,8 @@ class _Worker:
         cfg = load_config(CONFIG, overrides={"rig": {"resolution": resolution}, "clips": {"frames": frames},
                                              "render": render})
         self.cfg = cfg
-        self.gen = ClipGenerator(cfg, CONFIG.parent, backend=self.backend)
-        self.content = self.gen.content(CLIP_INDEX)
+        self.gen = ClipSampler(cfg, CONFIG.parent, backend=self.backend)
+        self.content, _ = self.gen.sample(CLIP_INDEX)
         self.views = tuple(self.gen.rig.views)
         self.out = Path(tempfile.mkdtemp(prefix=f"{self.kind}_{resolution}_", dir=self.work_dir))
         info: dict = {"frames_in_clip": frames}
@@ -74,28 +74,29 @@ class _Worker:
             settings = RenderSettings.from_config(cfg.render, jpeg_quality=cfg.output.jpeg_quality)
             t0 = time.perf_counter()
             c = self.content
-            self.bare = BareLoop(settings, self.gen.rig, c.posed, c.appearance, c.environment, c.garments)
+            self.bare = BareLoop(settings, self.gen.rig, c.posed, c.appearance, c.environment.look, c.garments)
             info["scene_setup_s"] = time.perf_counter() - t0
             return info
         from synth.dataset.writer import DatasetWriter
-        from synth.pipeline import dataset_meta
-        from synth.render import ClipRenderer
+        from synth.dataset.meta import clip_meta, dataset_meta
+        from synth.run.blender import BlenderRenderer
+        from synth.run.clip import clip_labels
 
-        self.gen.labels(self.content)  # first call loads the warp kernels
+        clip_labels(self.gen, self.content)  # first call loads the warp kernels
         t0 = time.perf_counter()
-        labels, _ = self.gen.labels(self.content)
+        labels, _ = clip_labels(self.gen, self.content)
         info["labels_s"] = time.perf_counter() - t0
         writer = DatasetWriter(self.out / "dataset", dataset_meta(cfg, self.gen.rig, "jpg", "bench"))
-        arrays, heatmaps = labels_to_arrays(labels)
         t0 = time.perf_counter()
-        writer.write_clip(self.content.clip_id, self.gen.clip_meta(self.content), arrays, heatmaps, {})
+        meta = clip_meta(self.content, cfg.seed, [])
+        writer.write_clip(self.content.clip_id, meta, labels.label_arrays(), labels.heatmaps, {})
         info["clip_write_s"] = time.perf_counter() - t0
         if self.renderer is None:
-            self.renderer = ClipRenderer(cfg, log_path=self.work_dir / f"{self.kind}_blender.log")
+            self.renderer = BlenderRenderer(cfg, log_path=self.work_dir / f"{self.kind}_blender.log")
         else:
             self.renderer.cfg = cfg
         t0 = time.perf_counter()
-        self.renderer.prepare(self.content, self.gen.rig)
+        self.renderer.scene.load(self.content)
         info["scene_setup_s"] = time.perf_counter() - t0
         return info
 
@@ -113,7 +114,7 @@ class _Worker:
             return {"wall_s": self.bare.render_frame(f, self.content.T_world_from_device[f], self.out, views=views)}
         seconds = {"scene_update": 0.0, "render": 0.0, "image_write": 0.0}
         t0 = time.perf_counter()
-        self.renderer.render_frame(self.content, f, self.out / "frames", views, seconds)
+        self.renderer.render_frame(self.content, f, self.out / "frames", seconds, views)
         return {"wall_s": time.perf_counter() - t0, **{f"{k}_s": v for k, v in seconds.items()}}
 
     def frame(self, f: int, views: tuple[str, ...] | None = None) -> dict:
@@ -282,7 +283,7 @@ def main() -> int:
         "preset": "default",
         "device": "cpu",
         "clip_index": CLIP_INDEX,
-        "method": "3 warm processes in lockstep, rotating order per frame; egorig = ClipRenderer.render_frame + "
+        "method": "3 warm processes in lockstep, rotating order per frame; egorig = BlenderRenderer.render_frame + "
                   "labels and clip write per frame; bare = synth.blender.bare.BareLoop; denoise = egorig render - "
                   "nodenoise render; at large sizes per frame = (4 / views rendered) x the rendered views' time",
         "load_average_start": list(load_start),

@@ -118,10 +118,9 @@ def main(argv=None) -> int:
     }
     tag = "" if args.data is None else ("_synthetic" if ds.synthetic_images else "_rendered")
     out = Path(args.out) if args.out else RESULTS / f"train_{device.type}_{size}px{tag}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = out.with_name(f".{out.name}.tmp")
-    tmp_out.write_text(json.dumps(result, indent=2))
-    os.replace(tmp_out, out)
+    from synth.io import write_text_atomic
+
+    write_text_atomic(out, json.dumps(result, indent=2), durable=False)
     print(json.dumps(result, indent=2))
     return 0
 

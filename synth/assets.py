@@ -368,6 +368,11 @@ class ResolvedAssets:
         return next((s for s in self.statuses if s.status not in ("missing", "optional") and s.path.resolve() == p),
                     None)
 
+    def sha256_of(self, path: str | Path) -> str | None:
+        """The sha256 this resolution computed for a used file (None when it is not a licensed file)."""
+        st = self._status_of(path)
+        return st.sha256 if st is not None else None
+
     def record(self, path: str | Path) -> dict[str, Any] | None:
         """clip.json entry of a used file: {"id", "source", "licence", "sha256"} (None when not a licensed asset)."""
         st = self._status_of(path)
@@ -444,7 +449,8 @@ def resolve_config_assets(cfg: Any, config_dir: str | Path | None = None) -> Res
     blocking = list(BLOCKING) + (["unverified"] if cfg.assets.require_checksums else [])
     bad = [s for s in resolved.statuses if s.status in blocking]
     if bad:
-        counts = ", ".join(f"{sum(s.status == k for s in bad)} {k}" for k in blocking if any(s.status == k for s in bad))
+        counts = ", ".join(f"{sum(s.status == k for s in bad)} {k}" for k in blocking
+                           if any(s.status == k for s in bad))
         raise AssetError(f"licensed assets needed by this config are not usable ({counts}); nothing was generated:\n"
                          + format_report(manifest, bad, root))
     return resolved

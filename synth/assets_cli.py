@@ -1,4 +1,5 @@
-"""The `synth assets check|lock` commands: where licensed files go, whether they are there and unchanged."""
+"""The `synth assets check|lock|convert` commands: where licensed files go, whether they are there and unchanged,
+and converting the ones label-only runs cannot read without Blender."""
 
 from __future__ import annotations
 
@@ -90,8 +91,33 @@ def cmd_assets_lock(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_assets_convert(args: argparse.Namespace) -> int:
+    """Convert the Alembic clothing caches a config reads into arrays (Blender is loaded only if one needs it)."""
+    from synth.appearance.clothing_cache import clothing_cache_dir
+    from synth.config import load_config
+    from synth.run.convert import convert_config_clothing
+
+    cfg = load_config(args.config)
+    results, unpaired = convert_config_clothing(cfg, Path(args.config).resolve().parent, force=args.force)
+    for abc in unpaired:
+        print(f"unused     {abc}: no motion file of the config pairs with it, so it is never read")
+    count = {"converted": 0, "skipped": 0}
+    for r in results:
+        count[r.status] += 1
+        what = f"{r.conversion.abc} at {r.conversion.fps!r} fps"
+        if r.status == "skipped":
+            print(f"skipped    {what}: already converted ({r.target.name})")
+        else:
+            print(f"converted  {what}: {r.num_meshes} mesh(es), {r.num_frames} frames -> {r.target} "
+                  f"({r.seconds:.1f} s)")
+    print(f"{args.config}: {count['converted']} clothing caches converted, {count['skipped']} already converted, "
+          f"{len(unpaired)} unused; converted caches are in {clothing_cache_dir()}")
+    return 0
+
+
 def cmd_assets(args: argparse.Namespace) -> int:
-    return {"check": cmd_assets_check, "lock": cmd_assets_lock}[args.assets_command](args)
+    commands = {"check": cmd_assets_check, "lock": cmd_assets_lock, "convert": cmd_assets_convert}
+    return commands[args.assets_command](args)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -102,7 +128,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
-    """Add `synth assets check|lock` to the `synth` parser."""
+    """Add `synth assets check|lock|convert` to the `synth` parser."""
     p = sub.add_parser("assets", help="licensed assets: check what is there, lock checksums (never downloads)")
     asub = p.add_subparsers(dest="assets_command", required=True)
     c = asub.add_parser("check", help="list found / missing / mismatched files and where each goes")
@@ -111,5 +137,9 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
     lk = asub.add_parser("lock", help="record sha256 + size of every file found under each source's layout")
     lk.add_argument("--config", default=None, help="take assets.root / assets.lock from this config")
     _common(lk)
+    cv = asub.add_parser("convert", help="convert the Alembic clothing caches a config uses into arrays, once, with "
+                                         "Blender, so label-only runs read them without it")
+    cv.add_argument("--config", required=True, help="render config whose clothing caches to convert")
+    cv.add_argument("--force", action="store_true", help="convert again even when a converted cache exists")
     commands["assets"] = cmd_assets
 

@@ -1,4 +1,5 @@
-"""CLI commands that run the pipeline: labels, visibility, preview, export, render, farm and demo."""
+"""CLI commands that run the pipeline: labels, visibility, preview, export, render, farm and demo (each parses,
+makes one library call and prints)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import argparse
 import logging
 from pathlib import Path
 from typing import Callable
-
-import numpy as np
 
 log = logging.getLogger("synth")
 
@@ -21,70 +20,26 @@ def _config_and_dir(path: str):
 
 # ----------------------------------------------------------------------------------------------------------------
 def cmd_labels(args: argparse.Namespace) -> int:
-    from synth.pipeline import generate_dataset
+    from synth.run.dataset import label_dataset
 
     cfg, cfg_dir = _config_and_dir(args.config)
     clips = args.clips if args.clips is not None else cfg.clips.count
-    summary = generate_dataset(cfg, Path(args.out), clips, config_dir=cfg_dir, progress=not args.quiet)
+    summary = label_dataset(cfg, Path(args.out), clips, config_dir=cfg_dir, progress=not args.quiet)
     print(f"wrote {summary['clips']} clips to {args.out} (splits {summary['splits']})")
     return 0
 
 
 def cmd_visibility(args: argparse.Namespace) -> int:
-    from synth.config import load_sweep
-    from synth.pipeline import ClipGenerator, remount
-    from synth.labels.tables import RigVisibility, write_visibility_tables
+    from synth.studies.visibility import visibility_study
 
-    if args.sweep:
-        sweep_path = Path(args.sweep)
-        sweep, variants = load_sweep(sweep_path)
-        cfg_dir = (sweep_path.resolve().parent / sweep.base).resolve().parent
-    elif args.config:
-        cfg, cfg_dir = _config_and_dir(args.config)
-        variants = [(cfg.name, cfg)]
-    else:
-        raise SystemExit("synth visibility: give --sweep SWEEP.yaml or --config CONFIG.yaml")
-    out = Path(args.out)
-    results = []
-    first_gen = None
-    contents = {}
-    for name, cfg in variants:
-        clips = args.clips if args.clips is not None else cfg.clips.count
-        gen = ClipGenerator(cfg, cfg_dir, backend=first_gen.backend if first_gen else None)
-        same_content = first_gen is not None and _same_content(first_gen.cfg, cfg)
-        first_gen = first_gen or gen
-        vis, d_rh, frames = [], [], 0
-        for index in range(clips):
-            if same_content and index in contents:
-                content = remount(contents[index], gen.rig)
-            else:
-                content = gen.content(index)
-                contents[index] = content
-            labels, _ = gen.labels(content)
-            vis.append(labels.visibility)
-            d_rh.append(content.mount.d_rh_m)
-            frames += labels.visibility.shape[0]
-        results.append(
-            RigVisibility(rig=gen.rig.label, views=gen.rig.views, visibility=np.concatenate(vis), d_rh_m=np.array(d_rh),
-                          d_fr_m=gen.rig.front_to_rear_m)
-        )
-        log.info("%s: %d clips, %d frames, D-RH %.1f-%.1f cm", gen.rig.label, clips, frames,
-                 100 * min(d_rh), 100 * max(d_rh))
-    paths = write_visibility_tables(results, out)
-    for p in paths:
-        print(f"wrote {p}")
+    for path in visibility_study(Path(args.out), sweep=args.sweep, config=args.config, clips=args.clips):
+        print(f"wrote {path}")
     return 0
-
-
-def _same_content(a, b) -> bool:
-    """True when two configs sample and pose the same clips (they differ at most in the rig)."""
-    keys = ("seed", "clips", "body", "motion", "appearance")
-    return all(getattr(a, k) == getattr(b, k) for k in keys)
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
     if args.blend:
-        from synth.render import save_blend_preview
+        from synth.run.blender import save_blend_preview
 
         out = save_blend_preview(Path(args.dataset), args.clip, Path(args.blend))
         print(f"wrote {out}")
@@ -100,15 +55,13 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from synth.dataset.ego4view import export_ego4view
 
-    if args.profile != "ego4view":
-        raise SystemExit(f"unknown export profile {args.profile!r}; allowed: ego4view")
-    out = export_ego4view(Path(args.dataset), Path(args.out))
+    out = export_ego4view(Path(args.dataset), Path(args.out))  # args.profile: argparse allows only "ego4view"
     print(f"wrote {out}")
     return 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from synth.render import render_dataset
+    from synth.run.dataset import render_dataset
 
     cfg, cfg_dir = _config_and_dir(args.config)
     clips = args.clips if args.clips is not None else cfg.clips.count
@@ -132,7 +85,7 @@ def cmd_farm(args: argparse.Namespace) -> int:
         clip_timeout_s=args.clip_timeout, address=args.address, progress=not args.quiet,
         faults=os.environ.get(FAULT_ENV, ""),
     )
-    return farm_exit_code(run_farm(cfg, cfg_dir, Path(args.out), clips, options), Path(args.out))
+    return farm_exit_code(run_farm(cfg, Path(args.out), clips, cfg_dir, options), Path(args.out))
 
 
 def farm_exit_code(summary, out: Path) -> int:
@@ -160,44 +113,11 @@ def farm_exit_code(summary, out: Path) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job on the embedded default: rig plot, labels, visibility sweep, a small render, previews."""
-    from synth.config import load_config
-    from synth.geometry.rig import build_rig
-    from synth.pipeline import generate_dataset
-    from synth.farm.driver import run_farm
-    from synth.farm.jobs import FarmOptions
-    from synth.viz.preview import preview
-    from synth.viz.rig_plot import plot_rig
+    from synth.demo import run_demo
 
-    repo_configs = Path(__file__).resolve().parents[1] / "render_configs"
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    cfg_path = repo_configs / "default.yaml"
-    cfg = load_config(cfg_path)
-    rig = build_rig(cfg.rig, cfg_path.parent)
-    print(f"[1/5] rig drawing: {plot_rig(rig, out / 'rig.png')}")
-
-    labels_dir = out / "labels"
-    summary = generate_dataset(cfg, labels_dir, args.clips, config_dir=cfg_path.parent, progress=True)
-    print(f"[2/5] label-only dataset: {labels_dir} ({summary['clips']} clips)")
-
-    vis_args = argparse.Namespace(sweep=str(repo_configs / "sweeps" / "rig_distance.yaml"), config=None,
-                                  clips=args.clips, out=str(out / "visibility"))
-    cmd_visibility(vis_args)
-    print(f"[3/5] visibility tables across rig placements: {out / 'visibility'}")
-
-    render_cfg = load_config(cfg_path, overrides={"clips": {"frames": args.render_frames}})
-    render_dir = out / "render"
-    farm = run_farm(render_cfg, cfg_path.parent, render_dir, args.render_clips,
-                    FarmOptions(workers=2, threads_per_worker=1))
-    if farm_exit_code(farm, render_dir) != 0:
-        return 1
-    print(f"[4/5] rendered dataset (Ray farm, 2 workers x 1 thread): {render_dir} ({farm.completed} clips x "
-          f"{args.render_frames} frames, 256 px)")
-
-    sheets = [preview(labels_dir, out=out / "previews" / "labels.png")]
-    for clip_id in sorted(p.name for p in (render_dir / "clips").iterdir() if not p.name.startswith(".")):
-        sheets.append(preview(render_dir, clip_id=clip_id, out=out / "previews" / f"render_{clip_id}.png"))
-    print(f"[5/5] previews: {', '.join(str(s) for s in sheets)}")
+    farm = run_demo(Path(args.out), args.clips, args.render_clips, args.render_frames)
+    if farm.failed or farm.interrupted:
+        return farm_exit_code(farm, Path(args.out) / "render")
     return 0
 
 

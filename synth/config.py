@@ -242,7 +242,7 @@ class LabelsConfig(FrozenModel):
 class OutputConfig(FrozenModel):
     image_format: Literal["jpg", "png"] = "jpg"
     jpeg_quality: int = Field(95, ge=1, le=100)
-    passes: tuple[Literal["depth", "parts"], ...] = ()
+    passes: tuple[Literal["depth", "parts", "objects"], ...] = ()
 
 
 class RenderSettingsConfig(FrozenModel):

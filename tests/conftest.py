@@ -18,3 +18,12 @@ def _one_torch_thread_for_trainer_tests(request):
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """One local Ray instance (2 CPUs) for the in-process farm runs of a module."""
+    ray = pytest.importorskip("ray")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+    yield
+    ray.shutdown()

@@ -112,13 +112,13 @@ def test_check_passes_when_present_and_lock_detects_a_changed_file(tree, tmp_pat
 
 
 def test_missing_asset_fails_before_any_work(tree, tmp_path):
-    from synth.pipeline import generate_dataset
+    from synth.run.dataset import label_dataset
 
     tree.texture.unlink()
     cfg = _bedlam(tree.root)
     out = tmp_path / "out"
     with pytest.raises(AssetError) as err:
-        generate_dataset(cfg, out, 1, config_dir=BEDLAM.parent, progress=False)
+        label_dataset(cfg, out, 1, config_dir=BEDLAM.parent, progress=False)
     message = str(err.value)
     assert "1 missing" in message and "nothing was generated" in message
     assert f"put it at {tree.root / 'bedlam' / 'body_textures' / '*/*.png'}" in message
@@ -149,7 +149,7 @@ def _plant_tripwire(path: Path) -> None:
 
 def test_pickles_are_opened_only_for_files_whose_checksum_matches(tmp_path):
     from synth.bodies.smplx_backend import SmplxBackend
-    from synth.pipeline import make_backend
+    from synth.scene.sampler import make_backend
 
     tree = build_asset_tree(tmp_path / "assets")
     model = tree.root / "smplx" / "SMPLX_NEUTRAL.npz"
@@ -198,11 +198,11 @@ def test_pkl_model_is_refused_unless_locked(tmp_path):
 
 
 def test_label_only_bedlam_dataset_records_assets_and_manifest_hash(tree, tmp_path):
-    from synth.pipeline import generate_dataset
+    from synth.run.dataset import label_dataset
 
     write_lock(load_manifest(), tree.root)
     out = tmp_path / "ds"
-    generate_dataset(_bedlam(tree.root), out, 1, config_dir=BEDLAM.parent, progress=False)
+    label_dataset(_bedlam(tree.root), out, 1, config_dir=BEDLAM.parent, progress=False)
     meta = json.loads((out / "dataset.json").read_text())
     assert isinstance(meta["asset_manifest_hash"], str) and len(meta["asset_manifest_hash"]) == 64
     clip = json.loads((out / "clips" / "clip_000000" / "clip.json").read_text())
@@ -219,22 +219,22 @@ def test_label_only_bedlam_dataset_records_assets_and_manifest_hash(tree, tmp_pa
 
 
 def test_mixed_configs_anny_with_bedlam_motions_and_smplx_with_procedural_clothing(tree):
-    from synth.pipeline import ClipGenerator
+    from synth.scene.sampler import ClipSampler
 
     anny = load_config(REPO / "render_configs" / "default.yaml", overrides={
         **SMALL, "assets": {"root": str(tree.root)},
         "motion": {"source": "npz", "files": ["asset:bedlam_motions/*/*.npz"]}})
-    gen = ClipGenerator(anny, REPO / "render_configs")
-    content = gen.content(0)
+    gen = ClipSampler(anny, REPO / "render_configs")
+    content = gen.sample(0)[0]
     assert content.identity.backend == "anny" and content.motion.params["source_fps"] == 30.0
-    assert [a["source"] for a in gen.asset_records(content)] == ["bedlam_motions"]
+    assert [a["source"] for a in gen.files.records(list(content.asset_files))] == ["bedlam_motions"]
 
     smplx = load_config(REPO / "render_configs" / "default.yaml", overrides={
         **SMALL, "assets": {"root": str(tree.root)},
         "body": {"backend": "smplx", "model_dir": "asset:smplx"},
         "appearance": {"loose_garment_probability": 1.0}})
-    gen = ClipGenerator(smplx, REPO / "render_configs")
-    content = gen.content(0)
+    gen = ClipSampler(smplx, REPO / "render_configs")
+    content = gen.sample(0)[0]
     assert content.identity.backend == "smplx" and content.motion.family != "mocap"
     assert [g.kind for g in content.garments] and all(g.kind != "simulated" for g in content.garments)
     assert content.garments[0].vertices.shape[0] == SMALL["clips"]["frames"]

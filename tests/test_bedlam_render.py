@@ -18,10 +18,14 @@ os.environ.setdefault("EGORIG_CACHE_DIR", str(Path(__file__).resolve().parents[1
 
 from PIL import Image  # noqa: E402
 
+from synth.appearance.clothing_cache import convert_clothing_caches  # noqa: E402
 from synth.appearance.model import GARMENT_MASK_BASE, garment_mask_value  # noqa: E402
 from synth.assets import load_manifest, write_lock  # noqa: E402
+from synth.blender.alembic import read_alembic_samples  # noqa: E402
 from synth.config import load_config  # noqa: E402
 from synth.constants import EGO16_JOINTS, OCC_GARMENT, VIS_OUTSIDE  # noqa: E402
+from synth.run.convert import clothing_conversions  # noqa: E402
+from synth.scene.files import ContentFiles  # noqa: E402
 from tests.asset_fixtures import DISC_DROP_M, SEQUENCE, SUBJECT, TEXTURE_RGB8, build_asset_tree  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,11 +48,14 @@ def _config(root: Path, **extra):
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    from synth.render import render_dataset
+    from synth.run.dataset import render_dataset
 
     tmp = tmp_path_factory.mktemp("bedlam")
     tree = build_asset_tree(tmp / "assets", clothing=True)
     write_lock(load_manifest(), tree.root)
+    # What `synth assets convert` does: clips read the clothing from arrays converted once, not through Blender.
+    conversions, _ = clothing_conversions(ContentFiles(_config(tree.root), BEDLAM.parent))
+    list(convert_clothing_caches(conversions, read_alembic_samples))
     out = tmp / "ds"
     render_dataset(_config(tree.root), out, 1, config_dir=BEDLAM.parent, progress=False)
     return tree, out
@@ -86,11 +93,11 @@ def test_files_and_dataset_records(rendered):
 
 
 def test_clothing_follows_the_subject_in_our_world(rendered):
-    from synth.pipeline import ClipGenerator
+    from synth.scene.sampler import ClipSampler
 
     tree, _ = rendered
-    gen = ClipGenerator(_config(tree.root), BEDLAM.parent)
-    content = gen.content(0)
+    gen = ClipSampler(_config(tree.root), BEDLAM.parent)
+    content = gen.sample(0)[0]
     (cloth,) = [g for g in content.garments if g.kind == "simulated"]
     assert cloth.vertices.shape[0] == FRAMES
     centre = cloth.vertices.astype(np.float64).mean(axis=1)  # (F, 3) the disc's centre
@@ -100,7 +107,8 @@ def test_clothing_follows_the_subject_in_our_world(rendered):
 
 
 def test_clothing_occludes_the_feet_in_the_labels(rendered):
-    from synth.pipeline import ClipGenerator
+    from synth.run.clip import clip_labels
+    from synth.scene.sampler import ClipSampler
 
     tree, out = rendered
     with np.load(out / "clips" / "clip_000000" / "labels.npz") as data:
@@ -108,8 +116,8 @@ def test_clothing_occludes_the_feet_in_the_labels(rendered):
     front_vis, front_occ = vis[:, FRONT_VIEWS][:, :, BALLS], occ[:, FRONT_VIEWS][:, :, BALLS]
     assert (front_vis != VIS_OUTSIDE).all()
     assert (front_occ == OCC_GARMENT).all()
-    bare = ClipGenerator(_config(tree.root, appearance={"clothing_files": []}), BEDLAM.parent)
-    labels, _ = bare.labels(bare.content(0))
+    bare = ClipSampler(_config(tree.root, appearance={"clothing_files": []}), BEDLAM.parent)
+    labels, _ = clip_labels(bare, bare.sample(0)[0])
     assert not (labels.occluder == OCC_GARMENT).any()
 
 
@@ -131,3 +139,31 @@ def test_rendered_texture_and_clothing(rendered):
     r, g, b = body_rgb.mean(axis=0)
     # The magenta texture replaced the procedural skin: red and blue well above green.
     assert TEXTURE_RGB8[1] < TEXTURE_RGB8[0] and r > 1.5 * g and b > 1.5 * g, (r, g, b)
+
+
+def test_label_only_run_reads_the_clothing_without_blender_and_matches_the_render(rendered, tmp_path):
+    """`synth labels` on the licensed config in a fresh process: no bpy import, the same labels as the render."""
+    import subprocess
+    import sys
+
+    tree, out = rendered
+    cfg_path = tmp_path / "bedlam_labels.yaml"
+    overrides = {"rig": {"resolution": RES}, "clips": {"frames": FRAMES, "count": 1},
+                 "render": {"preset": "draft", "device": "cpu"}, "output": {"passes": ["parts"]},
+                 "assets": {"root": str(tree.root), "require_checksums": True}}
+    import yaml
+
+    cfg_path.write_text(yaml.safe_dump({"base": str(BEDLAM), **overrides}))
+    labels_out = tmp_path / "labels"
+    script = (
+        "import sys; from pathlib import Path; from synth.config import load_config; "
+        "from synth.run.dataset import label_dataset; "
+        f"p = Path({str(cfg_path)!r}); label_dataset(load_config(p), Path({str(labels_out)!r}), 1, p.parent, False); "
+        "print(sorted(m for m in sys.modules if m == 'bpy' or m.startswith('synth.blender')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]", "a label-only run imported Blender"
+    for name in ("labels.npz", "heatmaps.npz"):
+        assert (labels_out / "clips" / "clip_000000" / name).read_bytes() == \
+            (out / "clips" / "clip_000000" / name).read_bytes(), name

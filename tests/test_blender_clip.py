@@ -44,7 +44,8 @@ def rendered(tmp_path_factory):
     from synth.blender.settings import RenderSettings
     from synth.config import RigConfig
     from synth.geometry.rig import build_rig, fit_head_mount
-    from synth.labels.compute import compute_clip_labels
+    from synth.labels.compute import compute_labels
+    from synth.scene.spec import EnvironmentSpec
 
     out = tmp_path_factory.mktemp("clip")
     rng = np.random.default_rng(11)
@@ -61,7 +62,7 @@ def rendered(tmp_path_factory):
     scene.set_cameras(rig)
     scene.set_body(body, app)
     scene.set_garments(garments)
-    scene.set_environment(env)
+    scene.set_environment(EnvironmentSpec(look=env))
     scene.set_seed(11)
     paths = {kind: {} for kind in ("rgb", "depth", "parts")}
     for f in range(FRAMES):
@@ -76,8 +77,8 @@ def rendered(tmp_path_factory):
             paths["parts"][(f, v)] = passes["parts"][v]
     scene.save_blend(out / "scene.blend")
     scene.close()
-    labels = compute_clip_labels(body.vertices, body.faces, body.joints_ego16, T_world_from_device,
-                                 rig.T_device_from_camera, rig.lenses, garments=garments)
+    labels = compute_labels(body.vertices, body.faces, body.joints_ego16, T_world_from_device,
+                            rig.T_device_from_camera, rig.lenses, garments=garments)
     return dict(out=out, paths=paths, labels=labels, rig=rig, app=app, garments=garments)
 
 

@@ -86,7 +86,7 @@ def test_render_dataset_sizes_the_pool_to_render_threads(tmp_path):
         from pathlib import Path
         import synth.blender.threads as threads
         from synth.config import load_config
-        from synth.render import render_dataset
+        from synth.run.dataset import render_dataset
         logging.basicConfig(level=logging.WARNING)
         cfg = load_config({str(ROOT / "render_configs" / "smoke.yaml")!r}, overrides={{
             "rig": {{"resolution": 32}}, "clips": {{"frames": 1}}, "render": {{"threads": 1}}}})

@@ -46,17 +46,9 @@ def config_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    """One local Ray instance (2 CPUs) for the in-process farm runs of this module."""
-    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def single_process(config_path, tmp_path_factory) -> Path:
     """The reference: `synth render` (one process, no Ray) for clips 0 and 1."""
-    from synth.render import render_dataset
+    from synth.run.dataset import render_dataset
 
     out = tmp_path_factory.mktemp("render")
     render_dataset(load_config(config_path), out, 2, config_dir=config_path.parent, progress=False)
@@ -89,7 +81,7 @@ def _check_complete(out: Path, expected_ids: set[str]) -> DatasetReader:
 
 def test_two_workers_match_single_process_render(config_path, single_process, ray_cluster, tmp_path):
     out = tmp_path / "farm"
-    summary = run_farm(load_config(config_path), config_path.parent, out, 2,
+    summary = run_farm(load_config(config_path), out, 2, config_path.parent,
                        FarmOptions(workers=2, threads_per_worker=1, progress=False))
     assert summary.failed == [] and summary.interrupted is None
     assert summary.rendered == summary.completed == 2
@@ -167,7 +159,7 @@ def test_hung_clip_times_out_and_is_redone_on_a_fresh_worker(config_path, single
     retry) and clip 2, queued behind it on the hung worker, runs without being charged an attempt."""
     out = tmp_path / "farm"
     with caplog.at_level(logging.WARNING, logger="synth.farm.driver"):
-        summary = run_farm(load_config(config_path), config_path.parent, out, 3,
+        summary = run_farm(load_config(config_path), out, 3, config_path.parent,
                            FarmOptions(workers=1, threads_per_worker=1, retries=1, clip_timeout_s=45.0,
                                        faults="hang_once:1", progress=False))
     assert fault_marker(out, 1, "hang_once").exists(), "the worker never reached the hang point"
@@ -183,13 +175,13 @@ def test_farm_options_reject_a_non_positive_clip_timeout(config_path, tmp_path):
     from synth.farm.jobs import FarmError
 
     with pytest.raises(FarmError, match="--clip-timeout"):
-        run_farm(load_config(config_path), config_path.parent, tmp_path / "ds", 1, FarmOptions(clip_timeout_s=0))
+        run_farm(load_config(config_path), tmp_path / "ds", 1, config_path.parent, FarmOptions(clip_timeout_s=0))
 
 
 def test_interrupted_run_resumes_without_redoing_clips(config_path, ray_cluster, tmp_path):
     cfg = load_config(config_path)
     out = tmp_path / "farm"
-    first = run_farm(cfg, config_path.parent, out, 3,
+    first = run_farm(cfg, out, 3, config_path.parent,
                      FarmOptions(workers=2, threads_per_worker=1, progress=False, faults="interrupt_after:1"))
     assert first.interrupted == "SIGINT"
     assert first.rendered == first.completed == 1
@@ -199,7 +191,7 @@ def test_interrupted_run_resumes_without_redoing_clips(config_path, ray_cluster,
     mtime_ns = done_labels.stat().st_mtime_ns
 
     # One worker, recycled after every clip: the second remaining clip is rendered by a fresh process.
-    second = run_farm(cfg, config_path.parent, out, 3,
+    second = run_farm(cfg, out, 3, config_path.parent,
                       FarmOptions(workers=1, threads_per_worker=1, clips_per_worker=1, progress=False))
     assert second.interrupted is None and second.failed == []
     assert (out / "logs" / "blender_w0.2.log").exists(), "the worker was not replaced after its clip quota"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,9 @@ from synth.constants import JOINT_INDEX, OCC_BODY, VIS_OCCLUDED, VIS_VISIBLE
 from synth.dataset.reader import DatasetReader
 from synth.motions.clip import SMPL22_INDEX, MotionClip
 from synth.motions.rotations import matrix_to_axis_angle, rot_x, rot_z, rotation_between
-from synth.pipeline import ClipGenerator, generate_dataset
+from synth.run.clip import clip_labels
+from synth.run.dataset import label_dataset
+from synth.scene.sampler import ClipSampler
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "render_configs" / "default.yaml"
@@ -39,7 +42,7 @@ def _clip_files(out: Path) -> dict[str, str]:
 def small_dataset(tmp_path_factory):
     cfg = load_config(DEFAULT, overrides=SMALL)
     out = tmp_path_factory.mktemp("labels") / "a"
-    generate_dataset(cfg, out, 3, config_dir=DEFAULT.parent, progress=False)
+    label_dataset(cfg, out, 3, config_dir=DEFAULT.parent, progress=False)
     return cfg, out
 
 
@@ -75,20 +78,20 @@ def test_label_only_dataset_round_trips(small_dataset):
 def test_same_seed_gives_identical_bytes_and_resume_skips(small_dataset, tmp_path):
     cfg, out_a = small_dataset
     out_b = tmp_path / "b"
-    generate_dataset(cfg, out_b, 2, config_dir=DEFAULT.parent, progress=False)
+    label_dataset(cfg, out_b, 2, config_dir=DEFAULT.parent, progress=False)
     files_b = _clip_files(out_b)
     files_a = {k: v for k, v in _clip_files(out_a).items() if "clip_000002" not in k}
     assert files_a == files_b and len(files_b) == 6
     # Resume: asking for 3 clips writes only the third; the first two are untouched.
     index_before = (out_b / "index.jsonl").read_text().splitlines()
-    generate_dataset(cfg, out_b, 3, config_dir=DEFAULT.parent, progress=False)
+    label_dataset(cfg, out_b, 3, config_dir=DEFAULT.parent, progress=False)
     index_after = (out_b / "index.jsonl").read_text().splitlines()
     assert index_after[:2] == index_before and len(index_after) == 3
     assert _clip_files(out_b) == _clip_files(out_a)
     # A different seed gives different data.
     other = load_config(DEFAULT, overrides={**SMALL, "seed": 1})
     out_c = tmp_path / "c"
-    generate_dataset(other, out_c, 1, config_dir=DEFAULT.parent, progress=False)
+    label_dataset(other, out_c, 1, config_dir=DEFAULT.parent, progress=False)
     assert _digest(out_c / "clips/clip_000000/labels.npz") != _digest(out_a / "clips/clip_000000/labels.npz")
 
 
@@ -113,18 +116,20 @@ def _hands_behind_back_clip(num_frames: int = 2) -> MotionClip:
 
 def test_hands_held_behind_the_back_are_occluded_in_the_front_views():
     cfg = load_config(DEFAULT, overrides={"appearance": {"loose_garment_probability": 0.0}})
-    gen = ClipGenerator(cfg, DEFAULT.parent)
-    content = gen.content(0)
+    gen = ClipSampler(cfg, DEFAULT.parent)
+    content = gen.sample(0)[0]
     posed = gen.backend.pose(content.identity, _hands_behind_back_clip())
-    from synth.pipeline import remount
+    from synth.scene.sampler import remount
 
-    content = remount(type(content)(**{**content.__dict__, "posed": posed, "garments": []}), gen.rig)
+    unmounted = replace(content, posed=posed, garments=(),
+                        T_world_from_device=np.eye(4)[None].repeat(posed.num_frames, 0))
+    content = remount(unmounted, gen.rig)
     joints = posed.joints_ego16[0]
     pelvis = (joints[JOINT_INDEX["left_thigh"]] + joints[JOINT_INDEX["right_thigh"]]) / 2
     for hand in ("left_hand", "right_hand"):
         # The body faces -Y: behind the back is +Y.
         assert joints[JOINT_INDEX[hand], 1] > pelvis[1] + 0.08, "the test pose must put the hands behind the back"
-    labels, _ = gen.labels(content)
+    labels, _ = clip_labels(gen, content)
     for v, view in enumerate(gen.rig.views):
         for hand in ("left_hand", "right_hand"):
             j = JOINT_INDEX[hand]

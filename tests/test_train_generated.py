@@ -1,4 +1,4 @@
-"""The trainer on datasets made by the real generator (`synth.pipeline.generate_dataset`, `synth labels`): dataset
+"""The trainer on datasets made by the real generator (`synth.run.dataset.label_dataset`, `synth labels`): dataset
 contract, learning (refined vs initial heatmaps on held-out frames) and the rig-sweep driver."""
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ DEFAULT_RENDER_CONFIG = REPO / "render_configs" / "default.yaml"
 
 def generate(out: Path, clips: int, frames: int, resolution: int = 64) -> Path:
     """A label-only dataset of the embedded default config, written by the real generator."""
-    from synth.pipeline import generate_dataset
+    from synth.run.dataset import label_dataset
 
     cfg = load_render_config(DEFAULT_RENDER_CONFIG, overrides={
         "rig": {"resolution": resolution}, "clips": {"frames": frames}, "labels": {"heatmap_size": 16}})
-    generate_dataset(cfg, out, clips, config_dir=DEFAULT_RENDER_CONFIG.parent, progress=False)
+    label_dataset(cfg, out, clips, config_dir=DEFAULT_RENDER_CONFIG.parent, progress=False)
     return out
 
 

@@ -25,8 +25,8 @@ from synth.labels.visibility import (
     TOLERANCE_MARGIN_M,
     OccluderScene,
     compute_visibility,
-    ground_plane,
 )
+from synth.scene.spec import ground_plane
 
 BOX_FACES = np.array([
     [0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
@@ -215,9 +215,9 @@ def test_bad_shapes_raise():
         compute_visibility(occ, np.zeros((1, 2, 3)), JOINT[None, None], np.ones((1, 1, 1), bool))
 
 
-def test_compute_clip_labels_small_clip():
+def test_compute_labels_small_clip():
     from synth.constants import HEATMAP_JOINTS, NUM_JOINTS
-    from synth.labels.compute import ClipLabels, compute_clip_labels
+    from synth.labels.compute import ClipLabels, compute_labels
     from synth.labels.heatmaps import heatmap_argmax, heatmap_coords_from_image_px
 
     frames, views = 3, 2
@@ -237,7 +237,7 @@ def test_compute_clip_labels_small_clip():
     body_f = np.concatenate([BOX_FACES + 8 * k for k in range(NUM_JOINTS)])
     table = slab_z(0.8, half=0.3)
     times: dict = {}
-    labels = compute_clip_labels(body_v, body_f, joints, T_world_from_device, T_device_from_camera, [lens, lens],
+    labels = compute_labels(body_v, body_f, joints, T_world_from_device, T_device_from_camera, [lens, lens],
                                  scene_meshes=[table, ground_plane()], heatmap_size=24, stage_times=times)
     assert isinstance(labels, ClipLabels)
     assert set(times) == {"projection", "visibility", "heatmaps"} and all(t >= 0 for t in times.values())

@@ -60,14 +60,13 @@ def synth_labels_dataset(config_path: Path, out_dir: Path, clips: int | None = N
 
 
 def synth_labels_in_process(config_path: Path, out_dir: Path, clips: int | None = None) -> Path:
-    """The same `synth labels` command run in this process (no interpreter start-up; used by tests)."""
-    from synth.cli import main as synth_main
+    """What `synth labels` does, as a library call in this process (no interpreter start-up; used by tests)."""
+    from synth.config import load_config
+    from synth.run.dataset import label_dataset
 
-    argv = ["labels", str(config_path), "--out", str(out_dir), "--quiet"]
-    if clips is not None:
-        argv += ["--clips", str(clips)]
-    if synth_main(argv) != 0:
-        raise DatasetError(f"`synth {' '.join(argv)}` failed (see the error above)")
+    cfg = load_config(config_path)
+    label_dataset(cfg, Path(out_dir), clips if clips is not None else cfg.clips.count,
+                  config_dir=Path(config_path).resolve().parent, progress=False)
     return out_dir
 
 

@@ -53,7 +53,7 @@ def simulated_garments(meshes: Sequence[Any], T_world_from_native: np.ndarray | 
     """GarmentMeshes (vertices (F, Vg, 3) float32 world m) of a cache's meshes for one clip.
 
     meshes: items with name, vertices (K, Vg, 3) in the motion file's frame (m), faces (T, 3), uv, face_uv_idx
-    (synth.blender.alembic.CacheMesh). T_world_from_native: (F, 4, 4) from the posed body. positions: (F,)
+    (synth.appearance.clothing_cache.CacheMesh). T_world_from_native: (F, 4, 4) from the posed body. positions: (F,)
     fractional cache frames (cache_frame_positions). cloth: the procedural material the garments are drawn with.
     """
     if T_world_from_native is None:

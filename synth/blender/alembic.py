@@ -1,40 +1,24 @@
 """Alembic geometry caches through Blender's importer/exporter: per-frame mesh vertices to and from numpy.
 
-Both functions work in a scratch scene that is deleted afterwards, so a warm render scene is left untouched.
+Export and import work in a scratch scene that is deleted afterwards, so a warm render scene is left untouched.
 Alembic files are Y-up; Blender's importer and exporter convert to and from its Z-up world, so the arrays here
 are in Blender's (= egorig's) world axes.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 import numpy as np
 
+from synth.appearance.clothing_cache import CacheMesh, CacheSamples, cache_mesh, clamp_frames
 from synth.blender.capture import captured_output
 from synth.errors import AssetError
+from synth.io import atomic_path
 
 #: Blender frame of the first cache sample written by export_alembic_cache.
 FIRST_FRAME = 1
-
-
-@dataclass(frozen=True)
-class CacheMesh:
-    """One animated mesh of an Alembic cache.
-
-    vertices: (F, V, 3) float32, world frame (Z up), metres after the caller's scale.
-    faces: (T, 3) int32 triangles. uv: (L, 2) float32 or None; face_uv_idx: (T, 3) int32 per-corner index into
-    uv (None without UVs).
-    """
-
-    name: str
-    vertices: np.ndarray
-    faces: np.ndarray
-    uv: np.ndarray | None
-    face_uv_idx: np.ndarray | None
 
 
 def _scratch_scene(name: str, fps: float) -> "bpy.types.Scene":
@@ -89,14 +73,14 @@ def export_alembic_cache(path: str | Path, vertices: np.ndarray, faces: np.ndarr
                 key.value = 1.0 if k == f else 0.0
                 key.keyframe_insert("value", frame=FIRST_FRAME + f)
         scene.frame_start, scene.frame_end = FIRST_FRAME, FIRST_FRAME + len(vertices) - 1
-        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-        with captured_output(None), bpy.context.temp_override(scene=scene):
-            result = bpy.ops.wm.alembic_export(filepath=str(tmp), start=scene.frame_start, end=scene.frame_end,
-                                               selected=False, uvs=uv is not None, packuv=False, init_scene_frame_range=False,
-                                               evaluation_mode="RENDER", as_background_job=False)
-        if "FINISHED" not in result or not tmp.is_file():
-            raise AssetError(f"{path}: Blender's Alembic export failed")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            with captured_output(None), bpy.context.temp_override(scene=scene):
+                result = bpy.ops.wm.alembic_export(filepath=str(tmp), start=scene.frame_start, end=scene.frame_end,
+                                                   selected=False, uvs=uv is not None, packuv=False,
+                                                   init_scene_frame_range=False, evaluation_mode="RENDER",
+                                                   as_background_job=False)
+            if "FINISHED" not in result or not tmp.is_file():
+                raise AssetError(f"{path}: Blender's Alembic export failed")
     finally:
         _remove_scene(scene)
     return path
@@ -109,12 +93,22 @@ def read_alembic_cache(path: str | Path, fps: float, scale_to_m: float = 1.0,
     fps: the rate the cache was written at (its samples map onto Blender frames at this rate). scale_to_m: file
     unit in metres. frames: 0-based cache frames to read (default all; indices past the end read the last frame),
     in the order given. Raises AssetError if the file cannot be read, holds no mesh, or a mesh changes topology.
+    Label-only runs read the same arrays without Blender: synth.appearance.clothing_cache.load_clothing_cache.
+    """
+    return [cache_mesh(s, scale_to_m) for s in read_alembic_samples(path, fps, frames)]
+
+
+def read_alembic_samples(path: str | Path, fps: float, frames: "list[int] | None" = None) -> list[CacheSamples]:
+    """Every mesh of an Alembic cache as Blender evaluates it: local vertices (file unit) and world matrix per frame.
+
+    fps, frames: as read_alembic_cache (frames must not be empty). What `synth assets convert` stores; cache_mesh
+    turns it into what read_alembic_cache returns.
     """
     path = Path(path).resolve()
     if not path.is_file():
         raise AssetError(f"{path}: Alembic clothing cache not found")
     scene = _scratch_scene("egorig_abc_import", fps)
-    out: list[CacheMesh] = []
+    out: list[CacheSamples] = []
     try:
         with captured_output(None), bpy.context.temp_override(scene=scene):
             result = bpy.ops.wm.alembic_import(filepath=str(path), set_frame_range=True, as_background_job=False,
@@ -126,8 +120,11 @@ def read_alembic_cache(path: str | Path, fps: float, scale_to_m: float = 1.0,
             raise AssetError(f"{path}: the Alembic file holds no mesh")
         first, last = scene.frame_start, scene.frame_end
         wanted = range(last - first + 1) if frames is None else frames
-        blender_frames = [first + min(max(int(k), 0), last - first) for k in wanted]
-        per_object: dict[str, list[np.ndarray]] = {o.name: [] for o in objects}
+        blender_frames = [first + k for k in clamp_frames(wanted, last - first + 1)]
+        if not blender_frames:
+            raise AssetError(f"{path}: no frames requested")
+        local: dict[str, list[np.ndarray]] = {o.name: [] for o in objects}
+        matrices: dict[str, list[np.ndarray]] = {o.name: [] for o in objects}
         topology: dict[str, tuple] = {}
         for f in blender_frames:
             scene.frame_set(f)
@@ -138,19 +135,18 @@ def read_alembic_cache(path: str | Path, fps: float, scale_to_m: float = 1.0,
                 try:
                     co = np.empty(len(me.vertices) * 3, dtype=np.float32)
                     me.vertices.foreach_get("co", co)
-                    M = np.array(ev.matrix_world, dtype=np.float64)
-                    world = co.reshape(-1, 3).astype(np.float64) @ M[:3, :3].T + M[:3, 3]
                     if o.name not in topology:
                         topology[o.name] = _triangles(me)
-                    elif len(world) != len(per_object[o.name][0]):
+                    elif len(co) // 3 != len(local[o.name][0]):
                         raise AssetError(f"{path}: mesh {o.name!r} changes its vertex count at frame {f}; "
                                          f"only fixed-topology caches are supported")
-                    per_object[o.name].append((world * scale_to_m).astype(np.float32))
+                    local[o.name].append(co.reshape(-1, 3))
+                    matrices[o.name].append(np.array(ev.matrix_world, dtype=np.float64))
                 finally:
                     ev.to_mesh_clear()
-        for name, frames_v in per_object.items():
+        for name, frames_v in local.items():
             faces, uv, fuv = topology[name]
-            out.append(CacheMesh(name, np.stack(frames_v), faces, uv, fuv))
+            out.append(CacheSamples(name, np.stack(frames_v), np.stack(matrices[name]), faces, uv, fuv))
     finally:
         _remove_scene(scene)
     return out

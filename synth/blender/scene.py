@@ -21,12 +21,15 @@ from synth.blender import passes as P
 from synth.blender import world as W
 from synth.blender.capture import captured_output
 from synth.blender.settings import RenderSettings
-from synth.constants import GROUND_HALF_SIZE_M, OCC_BODY, OCC_GARMENT, OCC_SCENE
+from synth.constants import OCC_BODY, OCC_GARMENT
 from synth.errors import ConfigError
 from synth.io import atomic_path
+from synth.scene.spec import EnvironmentSpec, SceneMesh, ground_mesh
 
 #: Passes render_views can write.
-PASSES = ("depth", "parts")
+PASSES = ("depth", "parts", "objects")
+#: Layer of the object pass index in Cycles' multilayer EXR.
+OBJECT_INDEX_LAYER = "Object Index"
 _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 
 
@@ -84,12 +87,14 @@ def build_body_mesh(posed_body, appearance: Appearance) -> "bpy.types.Mesh":
 
 
 class BlenderScene:
-    """The render scene: build once per process, then per clip `set_cameras`, `set_body`, `set_garments`,
-    `set_environment`, and per frame `set_frame` + `render_views`.
+    """The render scene: build once per process, then per clip `load(spec)` (a synth.scene.spec.ClipSpec; it calls
+    `set_cameras`, `set_body`, `set_garments`, `set_environment`, `set_seed`), and per frame `set_frame` +
+    `render_views`.
 
     Objects: one body mesh (pass index OCC_BODY; one material per BODY_PARTS entry whose pass index is the
-    parts-mask value), one mesh per loose garment (OCC_GARMENT), a ground plane (OCC_SCENE), a sun
-    and a world. Blender's C-level output goes to `log_path` (discarded when None).
+    parts-mask value), one mesh per loose garment (OCC_GARMENT), one mesh per environment mesh of the spec (the
+    ground and every other occluder, pass index = its occluder code), a sun and a world: exactly the occluders the
+    labels ray-cast. Blender's C-level output goes to `log_path` (discarded when None).
     """
 
     def __init__(self, settings: RenderSettings | None = None, log_path: Path | str | None = None):
@@ -107,6 +112,8 @@ class BlenderScene:
         self._body_obj: bpy.types.Object | None = None
         self._body_vertices: np.ndarray | None = None
         self._garments: list[tuple[bpy.types.Object, np.ndarray]] = []
+        self._occluders: list[bpy.types.Object] = []
+        self._rig = None
         self._seed = 0
         self._passes_enabled: tuple[str, ...] = ()
         self.timings: dict[str, float] = {}
@@ -145,11 +152,10 @@ class BlenderScene:
 
     def _build_static(self) -> None:
         sc = self.scene
-        h = GROUND_HALF_SIZE_M
-        ground_mesh = ME.build_mesh("ground", np.array([[-h, -h, 0], [h, -h, 0], [h, h, 0], [-h, h, 0]]),
-                                    np.array([[0, 1, 2], [0, 2, 3]]))
-        self._ground = bpy.data.objects.new("ground", ground_mesh)
-        self._ground.pass_index = OCC_SCENE
+        ground = ground_mesh()
+        self._ground = bpy.data.objects.new("ground", ME.build_mesh("ground", ground.vertices, ground.faces))
+        self._ground.pass_index = ground.code
+        self._ground_vertices = ground.vertices
         sc.collection.objects.link(self._ground)
         sun = bpy.data.lights.new("sun", "SUN")
         self._sun = bpy.data.objects.new("sun", sun)
@@ -208,17 +214,51 @@ class BlenderScene:
             self.scene.collection.objects.link(obj)
             self._garments.append((obj, np.asarray(g.vertices)))
 
-    def set_environment(self, environment: Environment) -> None:
-        """Ground material, sky (gradient or HDRI; a missing HDRI raises AssetError) and sun of a clip."""
+    def load(self, spec) -> None:
+        """Everything of one clip (synth.scene.spec.ClipSpec): cameras (rebuilt only when the rig changed), body,
+        garments, environment and the noise seed. Then `set_frame(f, spec.T_world_from_device[f])` per frame."""
+        if spec.rig is not self._rig:
+            self.set_cameras(spec.rig)
+            self._rig = spec.rig
+        self.set_body(spec.posed, spec.appearance)
+        self.set_garments(spec.garments)
+        self.set_environment(spec.environment)
+        self.set_seed(spec.index)
+
+    def set_environment(self, environment: EnvironmentSpec) -> None:
+        """The environment's meshes (the ground and every other occluder, each with its occluder code as pass
+        index), the ground material, sky (gradient or HDRI; a missing HDRI raises AssetError) and sun."""
+        look = environment.look
+        if not np.array_equal(environment.ground.vertices, self._ground_vertices):
+            ME.replace_mesh(self._ground, ME.build_mesh("ground", environment.ground.vertices,
+                                                        environment.ground.faces))
+            self._ground_vertices = environment.ground.vertices
+        self._ground.pass_index = environment.ground.code
         old_mats = [m for m in self._ground.data.materials if m is not None]
         self._ground.data.materials.clear()
         for m in old_mats:
             if m.users == 0:
                 bpy.data.materials.remove(m)
-        self._ground.data.materials.append(M.ground_material(environment.ground))
-        self._world = W.build_world(environment, self._world)
+        self._ground.data.materials.append(M.ground_material(look.ground))
+        self._set_occluders(environment.occluders, look)
+        self._world = W.build_world(look, self._world)
         self.scene.world = self._world
-        W.place_sun(self._sun, environment)
+        W.place_sun(self._sun, look)
+
+    def _set_occluders(self, occluders: Sequence[SceneMesh], look: Environment) -> None:
+        """Replace the environment's static occluders other than the ground."""
+        for obj in self._occluders:
+            me = obj.data
+            bpy.data.objects.remove(obj)
+            bpy.data.meshes.remove(me)
+        self._occluders = []
+        for mesh in occluders:
+            me = ME.build_mesh(f"occluder_{mesh.name}", mesh.vertices, mesh.faces)
+            me.materials.append(M.ground_material(look.ground))
+            obj = bpy.data.objects.new(f"occluder_{mesh.name}", me)
+            obj.pass_index = mesh.code
+            self.scene.collection.objects.link(obj)
+            self._occluders.append(obj)
 
     def set_seed(self, seed: int) -> None:
         """Base of the per-frame Cycles seed (use the clip seed so reruns reproduce the noise)."""
@@ -244,7 +284,7 @@ class BlenderScene:
             return
         self.view_layer.use_pass_z = "depth" in passes
         self.view_layer.use_pass_material_index = "parts" in passes
-        self.view_layer.use_pass_object_index = "parts" in passes
+        self.view_layer.use_pass_object_index = "parts" in passes or "objects" in passes
         self._passes_enabled = passes
 
     def render_views(self, out_paths: Mapping[str, Path | str],
@@ -253,7 +293,9 @@ class BlenderScene:
 
         passes: optional {"depth": {view: .exr path}, "parts": {view: .png path}}. depth: (H, W) float32 EXR,
         channel "Z", EUCLIDEAN distance in metres from the camera centre to the surface seen through each pixel
-        centre (Cycles' panoramic Depth pass; 0 = no surface). parts: (H, W) uint8 PNG of the material index at the
+        centre (Cycles' panoramic Depth pass; 0 = no surface). objects: (H, W) uint8 PNG of the object pass index
+        at the pixel centre, i.e. the occluder code of what the pixel sees (0 background, synth.constants.OCC_*).
+        parts: (H, W) uint8 PNG of the material index at the
         pixel centre: 0 background/scene, 1 + BODY_PARTS index for the body, GARMENT_MASK_BASE + LOOSE_KINDS index
         for loose garments (synth.appearance.model). All files are written atomically. Returns {view: seconds};
         `self.timings` gets this call's totals over the views: "render_s" (Cycles, denoising included),
@@ -311,6 +353,9 @@ class BlenderScene:
                 if "parts" in wanted:
                     mask = np.rint(layers["Material Index"][..., 0]).astype(np.uint8)
                     P.write_mask_png(Path(passes["parts"][view]), mask)
+                if "objects" in wanted:
+                    codes = np.rint(layers[OBJECT_INDEX_LAYER][..., 0]).astype(np.uint8)
+                    P.write_mask_png(Path(passes["objects"][view]), codes)
             seconds[view] = time.perf_counter() - t0
             totals["passes_s"] += time.perf_counter() - t3
         self.timings.update(totals)

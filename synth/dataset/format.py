@@ -24,6 +24,7 @@ HEATMAPS_NPZ = "heatmaps.npz"
 RGB_DIR = "rgb"
 DEPTH_DIR = "depth"
 PARTS_DIR = "parts"
+OBJECTS_DIR = "objects"
 PREVIEWS_DIR = "previews"
 #: Image file stem of frame `frame` (its labels' frame_index value): rgb/<view>/<stem>.<ext>.
 FRAME_STEM = "{frame:06d}"

@@ -11,9 +11,43 @@ from typing import Any, Iterator
 import numpy as np
 
 from synth.dataset import format as fmt
-from synth.dataset.writer import read_index
-from synth.io import sha256_file
 from synth.errors import DatasetError
+from synth.io import sha256_file
+
+
+def read_index(path: Path) -> tuple[dict[str, dict], bool]:
+    """Parse index.jsonl into {clip_id: line}; the bool says a torn last line (a crash mid-append) was dropped.
+
+    A malformed line that is not the last one means the file was edited or damaged: DatasetError.
+    """
+    entries: dict[str, dict] = {}
+    if not path.exists():
+        return entries, False
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    torn = False
+    # A complete file ends with "\n", so the last element is b""; anything else there is a torn append.
+    if lines and lines[-1] == b"":
+        lines = lines[:-1]
+    elif lines:
+        torn = True
+        lines = lines[:-1]
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            missing = [k for k in fmt.INDEX_KEYS if k not in entry]
+            if missing:
+                raise ValueError(f"missing keys {missing}")
+            fmt.clip_index(entry["clip_id"])
+        except (ValueError, DatasetError) as exc:
+            raise DatasetError(
+                f"{path}: line {number} is not a valid index entry ({exc}); remove that line (its clip is then "
+                f"redone) or regenerate the dataset"
+            ) from None
+        entries[entry["clip_id"]] = entry
+    return entries, torn
 
 
 class DatasetReader:
@@ -130,6 +164,10 @@ class DatasetReader:
         except ValueError as exc:
             raise DatasetError(f"{path}: corrupt ({exc}); delete the clip's line from {fmt.INDEX_JSONL} and rerun") \
                 from None
+
+    def identity_of(self, clip_id: str) -> str:
+        """The body identity of a clip (clip.json identity.identity_id): what splits keep apart."""
+        return str(self.clip_meta(clip_id)["identity"]["identity_id"])
 
     def _verify(self, path: Path, clip_id: str, key: str) -> None:
         want = self._index[clip_id][key]

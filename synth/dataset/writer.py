@@ -16,6 +16,7 @@ import numpy as np
 
 from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS
 from synth.dataset import format as fmt
+from synth.dataset.reader import DatasetReader, read_index
 from synth.errors import DatasetError
 from synth.io import fsync_dir, json_bytes, json_line, sha256_file, write_bytes_atomic
 
@@ -51,41 +52,6 @@ def write_npz_deterministic(path: Path, arrays: Mapping[str, np.ndarray], compre
         fh.flush()
         os.fsync(fh.fileno())
     return sha256_file(path)
-
-
-def read_index(path: Path) -> tuple[dict[str, dict], bool]:
-    """Parse index.jsonl into {clip_id: line}; the bool says a torn last line (a crash mid-append) was dropped.
-
-    A malformed line that is not the last one means the file was edited or damaged: DatasetError.
-    """
-    entries: dict[str, dict] = {}
-    if not path.exists():
-        return entries, False
-    raw = path.read_bytes()
-    lines = raw.split(b"\n")
-    torn = False
-    # A complete file ends with "\n", so the last element is b""; anything else there is a torn append.
-    if lines and lines[-1] == b"":
-        lines = lines[:-1]
-    elif lines:
-        torn = True
-        lines = lines[:-1]
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-            missing = [k for k in fmt.INDEX_KEYS if k not in entry]
-            if missing:
-                raise ValueError(f"missing keys {missing}")
-            fmt.clip_index(entry["clip_id"])
-        except (ValueError, DatasetError) as exc:
-            raise DatasetError(
-                f"{path}: line {number} is not a valid index entry ({exc}); remove that line (its clip is then "
-                f"redone) or regenerate the dataset"
-            ) from None
-        entries[entry["clip_id"]] = entry
-    return entries, torn
 
 
 class DatasetWriter:
@@ -285,7 +251,7 @@ class DatasetWriter:
         unknown = sorted(set(splits) - set(fmt.SPLITS))
         if unknown:
             raise DatasetError(f"finalize: unknown split names {unknown}; use {list(fmt.SPLITS)}")
-        identity_of = identity_of or self._identity_of
+        identity_of = identity_of or DatasetReader(self.root).identity_of
         owner: dict[str, str] = {}
         split_of_identity: dict[str, str] = {}
         for name in fmt.SPLITS:
@@ -308,7 +274,3 @@ class DatasetWriter:
         write_bytes_atomic(self.dataset_json, json_bytes(meta))
         self.meta = json.loads(json_bytes(meta))
         return self.meta
-
-    def _identity_of(self, clip_id: str) -> str:
-        meta = json.loads((self.clip_dir(clip_id) / fmt.CLIP_JSON).read_text())
-        return str(meta["identity"]["identity_id"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -12,7 +11,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from synth.config import RenderConfig
 from synth.dataset import format as fmt
@@ -20,6 +19,7 @@ from synth.farm.faults import parse_faults
 from synth.farm.jobs import ClipFailed, ClipJob, FarmError, FarmOptions, WorkerSpec, failure_record
 from synth.farm.pool import WorkerPool, first_line
 from synth.io import json_line, write_bytes_atomic
+from synth.run.dataset import DatasetRun
 
 log = logging.getLogger(__name__)
 
@@ -154,30 +154,35 @@ def lower_monitor_priority() -> int:
     return lowered
 
 
-def run_farm(cfg: RenderConfig, config_dir: Path | None, out_dir: Path, num_clips: int,
-             options: FarmOptions) -> FarmSummary:
+def run_farm(cfg: RenderConfig, out_dir: Path, num_clips: int, config_dir: Path | None = None,
+             options: FarmOptions | None = None, renderer: Callable[..., Any] | None = None) -> FarmSummary:
     """Render (or resume) a dataset of `num_clips` clips with `options.workers` Ray actors.
 
     The workers fill clips/.<clip_id>.tmp/ and return labels, heatmaps and clip meta; this process alone commits
-    (rename + index.jsonl line), so the index has one writer. Output equals `synth render`'s for the same config.
+    (rename + index.jsonl line) through a synth.run.dataset.DatasetRun, so the index has one writer. Output equals
+    `synth render`'s for the same config. renderer: the workers' renderer factory (WorkerSpec.renderer; None:
+    Cycles; synth.run.renderer.label_only_renderer: the output of `synth labels`, without Blender).
     """
     import ray
 
     from synth.assets import resolve_config_assets
     from synth.geometry.rig import build_rig
 
+    options = options if options is not None else FarmOptions()
     options.validate()
     faults = parse_faults(options.faults)
     out_dir = Path(out_dir).resolve()
     config_dir = Path(config_dir).resolve() if config_dir is not None else None
     rig = build_rig(cfg.rig, config_dir)  # fail on a bad rig before any worker starts
     asset_hash = resolve_config_assets(cfg, config_dir).manifest_hash  # and on missing licensed assets
-    writer = _open_existing_writer(cfg, rig, out_dir, asset_hash)  # a config-hash mismatch fails here too
+    # Resume an existing dataset now, so a config-hash mismatch fails before any worker starts.
+    run = DatasetRun(cfg, rig, out_dir, None, None, asset_hash) if DatasetRun.exists(out_dir) else None
 
     def spec_for(name: str) -> WorkerSpec:
         return WorkerSpec(cfg=cfg, config_dir=config_dir, out_dir=out_dir, name=name,
                           threads=options.threads_per_worker,
-                          device="cpu" if options.gpus_per_worker <= 0 else None, faults=options.faults)
+                          device="cpu" if options.gpus_per_worker <= 0 else None, faults=options.faults,
+                          renderer=renderer)
 
     summary = FarmSummary(requested=num_clips)
     start = time.perf_counter()
@@ -193,10 +198,11 @@ def run_farm(cfg: RenderConfig, config_dir: Path | None, out_dir: Path, num_clip
         if not stop:
             log.info("farm: %d workers ready (%s)", len(summary.workers),
                      ", ".join(f"{w['worker']} {w['device']} x{w['threads']}" for w in summary.workers))
-            if writer is None:
-                writer = _new_writer(cfg, rig, out_dir, summary.workers[0]["blender_version"], asset_hash)
+            if run is None:
+                first = summary.workers[0]
+                run = DatasetRun(cfg, rig, out_dir, first["image_format"], first["blender_version"], asset_hash)
             t0 = time.perf_counter()
-            _schedule(cfg, num_clips, options, faults, writer, pool, stop, summary)
+            _schedule(cfg, num_clips, options, faults, run, pool, stop, summary)
             summary.render_s = time.perf_counter() - t0
     finally:
         if pool is not None:
@@ -205,48 +211,23 @@ def run_farm(cfg: RenderConfig, config_dir: Path | None, out_dir: Path, num_clip
         if started_ray:
             ray.shutdown()
     summary.interrupted = stop.signal_name
-    return _finish(summary, writer, out_dir, cfg, start)
-
-
-def _finish(summary: FarmSummary, writer: Any, out_dir: Path, cfg: RenderConfig, start: float) -> FarmSummary:
-    """Record splits over every committed clip in dataset.json (also after failures or a stop request)."""
-    if writer is not None:
-        from synth.pipeline import finalize_dataset
-
-        result = finalize_dataset(writer, out_dir, cfg.seed)
+    if run is not None:  # splits over every committed clip (also after failures or a stop request)
+        result = run.finish()
         summary.completed, summary.splits = result["clips"], result["splits"]
     summary.wall_s = time.perf_counter() - start
     return summary
 
 
-def _open_existing_writer(cfg: RenderConfig, rig: Any, out_dir: Path, asset_hash: str | None):
-    """Resume an existing dataset (checking its config hash) or return None for a new one."""
-    if not (out_dir / fmt.DATASET_JSON).exists():
-        return None
-    return _new_writer(cfg, rig, out_dir, None, asset_hash)
-
-
-def _new_writer(cfg: RenderConfig, rig: Any, out_dir: Path, blender_version: str | None, asset_hash: str | None):
-    from synth.dataset.writer import DatasetWriter
-    from synth.pipeline import dataset_meta
-
-    return DatasetWriter(out_dir, dataset_meta(cfg, rig, cfg.output.image_format, blender_version, asset_hash))
-
-
-def _schedule(cfg, num_clips, options, faults, writer, pool, stop, summary) -> None:
+def _schedule(cfg, num_clips, options, faults, run: DatasetRun, pool, stop, summary) -> None:
     """Submit clips under the in-flight cap, commit results in completion order, retry or record failures."""
     import ray
     from tqdm import tqdm
 
-    out_dir = writer.root
-    failures_path = out_dir / FAILURES_JSONL
+    failures_path = run.root / FAILURES_JSONL
     if failures_path.exists():
         failures_path.unlink()  # the clips it names are retried by this run
-    done = set(writer.completed_clip_ids())
-    todo = deque(i for i in range(num_clips) if fmt.clip_id(i) not in done)
+    todo = deque(run.todo(num_clips))
     summary.skipped = num_clips - len(todo)
-    if summary.skipped:
-        log.info("resuming: %d of %d clips already complete", summary.skipped, num_clips)
     attempts: dict[int, int] = {}
     inflight: dict[Any, tuple[ClipJob, Any, int, str]] = {}
     total = len(todo)
@@ -273,7 +254,7 @@ def _schedule(cfg, num_clips, options, faults, writer, pool, stop, summary) -> N
             while todo and (slot := pool.free_slot()) is not None:
                 index = todo.popleft()
                 attempts[index] = attempts.get(index, 0) + 1
-                job = ClipJob(index=index, tmp_dir=writer.clip_dir_tmp(fmt.clip_id(index)), attempt=attempts[index])
+                job = ClipJob(index=index, tmp_dir=run.tmp_dir(fmt.clip_id(index)), attempt=attempts[index])
                 inflight[pool.submit(slot, job)] = (job, slot, slot.generation, slot.label)
             if not inflight:  # every worker with room is still starting up
                 time.sleep(POLL_S)
@@ -298,7 +279,7 @@ def _schedule(cfg, num_clips, options, faults, writer, pool, stop, summary) -> N
                     continue
                 pool.finished(slot, ref)
                 out = result.output
-                writer.write_clip(out.clip_id, out.meta, out.labels, out.heatmaps, out.seconds)
+                run.commit(out)
                 summary.rendered += 1
                 summary.frames += out.frames
                 bar.update(out.frames)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,9 @@ class WorkerSpec:
 
     config_dir and out_dir are absolute and must be on storage every node sees. threads: Cycles threads (FIXED);
     device: render.device override ("cpu" for CPU-only workers, None keeps the config's, usually "auto", which
-    picks the GPU Ray assigned through CUDA_VISIBLE_DEVICES).
+    picks the GPU Ray assigned through CUDA_VISIBLE_DEVICES). renderer: a module-level factory
+    renderer(spec, log_path) -> synth.run.renderer.Renderer (None: Cycles, synth.run.blender.BlenderRenderer;
+    synth.run.renderer.label_only_renderer makes a label-only farm that needs no Blender).
     """
 
     cfg: RenderConfig
@@ -90,6 +93,7 @@ class WorkerSpec:
     threads: int
     device: str | None
     faults: str = ""
+    renderer: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ class ClipJob:
 
 @dataclass
 class ClipResult:
-    """A rendered clip: its images are in the job's tmp_dir; `output` holds the rest (synth.pipeline.ClipOutput)."""
+    """A rendered clip: its images are in the job's tmp_dir; `output` holds the rest (synth.run.clip.ClipOutput)."""
 
     index: int
     output: Any

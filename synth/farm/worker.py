@@ -1,10 +1,12 @@
-"""A farm worker: one process with a warm Blender scene that renders whole clips into the dataset's staging dirs."""
+"""A farm worker: one process with a warm renderer (Cycles, or none for labels) that makes whole clips in the
+dataset's staging dirs."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,16 @@ def fresh_dir(path: Path) -> Path:
     return path
 
 
+def blender_renderer(spec: WorkerSpec, log_path: Path) -> Any:
+    """The default renderer factory: a Cycles scene using exactly the worker's threads and device."""
+    from synth.run.blender import BlenderRenderer
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return BlenderRenderer(spec.cfg, log_path=log_path, threads=spec.threads, device=spec.device)
+
+
 class ClipWorker:
-    """Builds the clip generator (body model) and the Blender scene once, then renders one clip per call.
+    """Builds the clip sampler (body model) and the renderer once, then makes one clip per call.
 
     Plain Python; the driver turns it into a Ray actor. It never touches index.jsonl or a committed clip dir:
     it fills the job's tmp dir with images and returns labels, heatmaps, clip meta and stage times.
@@ -42,31 +52,32 @@ class ClipWorker:
         spec = self.spec
         if spec.threads > 0:
             # Keep every thread pool in this process to the worker's share of the CPUs: torch (Anny posing) would
-            # otherwise use every core; ClipRenderer sizes Blender's pools (synth.blender.threads).
+            # otherwise use every core; BlenderRenderer sizes Blender's pools (synth.blender.threads).
             import torch
 
             torch.set_num_threads(spec.threads)
-        from synth.pipeline import ClipGenerator
-        from synth.render import BLENDER_LOG, ClipRenderer
+        from synth.run.blender import BLENDER_LOG
+        from synth.scene.sampler import ClipSampler
 
         self.faults = parse_faults(spec.faults)
         log_path = spec.out_dir / BLENDER_LOG.parent / f"blender_{spec.name}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
         # The renderer first: it must be the first to load bpy to size Blender's thread pool to this worker.
-        self.renderer = ClipRenderer(spec.cfg, log_path=log_path, threads=spec.threads, device=spec.device)
-        self.generator = ClipGenerator(spec.cfg, spec.config_dir)
+        self.renderer = (spec.renderer or blender_renderer)(spec, log_path)
+        self.sampler = ClipSampler(spec.cfg, spec.config_dir)
 
     def info(self) -> dict[str, Any]:
         """Who this worker is and what it renders with (the driver records the Blender version)."""
         if self.startup_error is not None:
             raise ClipFailed(self.label, self.startup_error)
-        scene = self.renderer.scene
+        scene = getattr(self.renderer, "scene", None)
         return {
             "worker": self.label,
             "blender_version": self.renderer.blender_version(),
-            "device": scene.device,
-            "threads": scene.settings.threads,
+            "image_format": self.renderer.image_format,
+            "device": scene.device if scene is not None else "none",
+            "threads": scene.settings.threads if scene is not None else self.spec.threads,
             "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+            "bpy_loaded": "bpy" in sys.modules,
         }
 
     def render(self, job: ClipJob) -> ClipResult:
@@ -80,22 +91,15 @@ class ClipWorker:
             raise ClipFailed(self.label, message) from exc
 
     def _render(self, job: ClipJob) -> ClipResult:
-        from synth.pipeline import produce_clip
+        from synth.run.clip import produce_clip
 
         fail_if_planned(self.faults, job.index)
-        rig = self.generator.rig
         frames_done = [0]
 
         def advance(n: int) -> None:
             frames_done[0] += n
-            if frames_done[0] == 1:  # mid-clip: one frame on disk, the rest not yet rendered
+            if frames_done[0] - n < 1 <= frames_done[0]:  # mid-clip: a frame on disk, the rest not yet rendered
                 crash_if_planned(self.faults, job.index, self.spec.out_dir)
 
-        output = produce_clip(
-            self.generator,
-            job.index,
-            lambda clip_id: fresh_dir(job.tmp_dir),
-            lambda content, tmp, adv: self.renderer(content, tmp, adv, rig),
-            advance,
-        )
+        output = produce_clip(self.sampler, job.index, self.renderer, lambda clip_id: fresh_dir(job.tmp_dir), advance)
         return ClipResult(index=job.index, output=output, worker=self.label, attempt=job.attempt)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar, Sequence
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from synth.dataset.format import LABEL_KEYS
 from synth.geometry.transforms import apply_T, invert_T, make_T
 from synth.labels.heatmaps import render_heatmaps
 from synth.labels.projection import camera_centres_world, project_joints
+
+if TYPE_CHECKING:
+    from synth.scene.spec import ClipSpec
 
 #: Heatmap dtype in ClipLabels and heatmaps.npz.
 HEATMAP_DTYPE = np.float16
@@ -103,7 +106,7 @@ def render_clip_heatmaps(joints2d_px, visibility, lenses: Sequence, heatmap_size
     )
 
 
-def compute_clip_labels(
+def compute_labels(
     posed_vertices_world,
     body_faces,
     joints3d_world,
@@ -118,7 +121,7 @@ def compute_clip_labels(
     frame_index=None,
     body_part_of_face=None,
 ) -> ClipLabels:
-    """Compute every label of a clip without a renderer.
+    """Compute every label of a clip without a renderer, from its arrays (compute_clip_labels: from a ClipSpec).
 
     posed_vertices_world: (F, Vb, 3) float, posed body, world m.   body_faces: (T, 3) int.
     joints3d_world: (F, 16, 3) float world m (EGO16 order).   T_world_from_device: (F, 4, 4) float64.
@@ -126,7 +129,7 @@ def compute_clip_labels(
     garments: per garment (vertices (F, Vg, 3) world m, faces (Tg, 3)), or objects with .vertices / .faces
         (synth.appearance.garments.GarmentMesh).
     scene_meshes: static occluders (vertices (Vs, 3) world m, faces (Ts, 3)[, occluder class, default OCC_SCENE]),
-        e.g. visibility.ground_plane().
+        e.g. synth.scene.spec.ground_plane().
     body_part_of_face: (T,) BODY_PARTS index per body triangle (enables the own-segment clause of the visibility
         rule; see synth/labels/visibility.py), or None.
     heatmap_size, sigma_px: heatmap side (cells) and Gaussian sigma (cells).
@@ -197,6 +200,27 @@ _SYNTHETIC_BASELINE_M, _SYNTHETIC_FRONT_TO_REAR_M = 0.12, 0.37
 #: Arm and leg swing amplitude (rad) and period (frames) of the synthetic motion.
 _SYNTHETIC_SWING_RAD, _SYNTHETIC_PERIOD_FRAMES = 0.8, 60.0
 
+
+
+def compute_clip_labels(spec: "ClipSpec", heatmap_size: int = DEFAULT_HEATMAP_SIZE,
+                        sigma_px: float = DEFAULT_HEATMAP_SIGMA_PX, stage_times: dict | None = None) -> ClipLabels:
+    """Every label of one clip from its spec: the rig's render lenses, and as occluders exactly the spec's body,
+    garments and environment meshes (the ones synth.blender.scene.BlenderScene.load(spec) renders)."""
+    rig = spec.rig
+    return compute_labels(
+        posed_vertices_world=spec.posed.vertices,
+        body_faces=spec.posed.faces,
+        joints3d_world=spec.posed.joints_ego16,
+        T_world_from_device=spec.T_world_from_device,
+        T_device_from_camera=rig.T_device_from_camera,
+        lenses=rig.lenses,
+        garments=spec.garments,
+        scene_meshes=[(m.vertices, m.faces, m.code) for m in spec.environment.meshes()],
+        heatmap_size=heatmap_size,
+        sigma_px=sigma_px,
+        stage_times=stage_times,
+        body_part_of_face=spec.posed.part_of_face,
+    )
 
 def _tube_faces(num_edges: int) -> np.ndarray:
     ring, rings = _SYNTHETIC_RING, _SYNTHETIC_RINGS
@@ -275,7 +299,7 @@ def measure_label_throughput(
     heatmap_size: int = DEFAULT_HEATMAP_SIZE,
     sigma_px: float = DEFAULT_HEATMAP_SIGMA_PX,
 ) -> dict:
-    """Time compute_clip_labels (best of `repeats`, after one warm-up that compiles the warp kernel).
+    """Time compute_labels (best of `repeats`, after one warm-up that compiles the warp kernel).
 
     lenses: V render lenses. clip: a dict shaped like synthetic_tube_clip()'s (default: that synthetic clip with
     `num_frames` frames and seed `seed`; its T_device_from_camera must have V entries).
@@ -289,11 +313,11 @@ def measure_label_throughput(
     kwargs = dict(scene_meshes=scene_meshes, heatmap_size=heatmap_size, sigma_px=sigma_px)
     warm_up = (clip["vertices"][:2], clip["faces"], clip["joints3d_world"][:2], clip["T_world_from_device"][:2],
                clip["T_device_from_camera"], lenses)
-    compute_clip_labels(*warm_up, **kwargs)
+    compute_labels(*warm_up, **kwargs)
     best: dict[str, float] | None = None
     for _ in range(max(1, int(repeats))):
         times: dict[str, float] = {}
-        compute_clip_labels(*args, stage_times=times, **kwargs)
+        compute_labels(*args, stage_times=times, **kwargs)
         if best is None or sum(times.values()) < sum(best.values()):
             best = times
     frames = int(clip["vertices"].shape[0])

@@ -49,7 +49,6 @@ import warp as wp
 from synth.constants import (
     BODY_PARTS,
     EGO16_JOINTS,
-    GROUND_HALF_SIZE_M,
     OCC_BODY,
     OCC_GARMENT,
     OCC_NONE,
@@ -209,14 +208,6 @@ def _check_faces(name: str, faces, num_vertices: int) -> None:
         raise ValueError(f"{name} must be a non-empty (T, 3) integer array, got shape {faces.shape}")
     if faces.min() < 0 or faces.max() >= num_vertices:
         raise ValueError(f"{name} index vertices outside [0, {num_vertices}); fix the mesh")
-
-
-def ground_plane(half_size_m: float = GROUND_HALF_SIZE_M, height_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """A square floor at z = height_m: (vertices (4, 3) float64 world m, faces (2, 3) int32)."""
-    s = float(half_size_m)
-    z = float(height_m)
-    verts = np.array([[-s, -s, z], [s, -s, z], [s, s, z], [-s, s, z]], dtype=np.float64)
-    return verts, np.array([[0, 1, 2], [0, 2, 3]], dtype=np.int32)
 
 
 @dataclass(frozen=True)

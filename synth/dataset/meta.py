@@ -1,0 +1,57 @@
+"""What dataset.json and clip.json say about a run and a clip (DESIGN section 7), built from config and spec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synth import __version__
+from synth.config import RenderConfig, config_hash, hashable_dict
+from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS
+from synth.geometry.rig import Rig
+from synth.io import jsonable
+from synth.scene.spec import ClipSpec
+
+
+def dataset_meta(cfg: RenderConfig, rig: Rig, image_format: str | None, blender_version: str | None,
+                 asset_manifest_hash: str | None = None) -> dict[str, Any]:
+    """dataset.json contents before finalisation; asset_manifest_hash: ResolvedAssets.manifest_hash (None when the
+    config uses no licensed assets); image_format None for a label-only dataset."""
+    return {
+        "schema_version": 1,
+        "egorig_version": __version__,
+        "blender_version": blender_version,
+        "config": cfg.model_dump(mode="json"),
+        "config_hash": config_hash(cfg),
+        "config_files": hashable_dict(cfg),
+        "seed": cfg.seed,
+        "joints": list(EGO16_JOINTS),
+        "heatmap_joints": list(HEATMAP_JOINTS),
+        "views": list(rig.views),
+        "rig": rig.to_json(),
+        "image": {"width": cfg.rig.resolution, "height": cfg.rig.resolution, "format": image_format},
+        "heatmap": {"size": cfg.labels.heatmap_size, "sigma": cfg.labels.heatmap_sigma_px},
+        "asset_manifest_hash": asset_manifest_hash,
+    }
+
+
+def clip_meta(spec: ClipSpec, seed: int, asset_records: list[dict[str, Any]]) -> dict[str, Any]:
+    """clip.json contents of a clip; seed: the config seed; asset_records: ContentFiles.records(spec.asset_files)."""
+    motion, rig = spec.motion, spec.rig
+    return {
+        "clip_id": spec.clip_id,
+        "clip_index": spec.index,
+        "seed": [seed, spec.index],
+        "identity": spec.identity.to_json(),
+        "motion": {"name": motion.name, "family": motion.family, "params": jsonable(motion.params),
+                   "fps": motion.fps},
+        "appearance": spec.appearance.to_json(),
+        "environment": spec.environment.to_json(),
+        "frames": spec.posed.num_frames,
+        "fps": spec.posed.fps,
+        "views": list(rig.views),
+        "d_fr_m": rig.front_to_rear_m,
+        "d_rh_m": spec.mount.d_rh_m,
+        "front_clearance_m": rig.front_clearance_m,
+        "mount_height_m": rig.mount_height_m,
+        "assets": asset_records,
+    }

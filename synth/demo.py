@@ -1,0 +1,57 @@
+"""The main job on the embedded default: rig drawing, a label-only dataset, visibility across rig placements, a
+small render on the Ray farm, and contact sheets, all from render_configs/ with no licensed asset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from synth.config import load_config
+from synth.farm.driver import FarmSummary, run_farm
+from synth.farm.jobs import FarmOptions
+from synth.geometry.rig import build_rig
+from synth.run.dataset import label_dataset
+from synth.studies.visibility import visibility_study
+from synth.viz.preview import preview
+from synth.viz.rig_plot import plot_rig
+
+#: The repository's configs: the embedded default and its rig-distance sweep.
+REPO_CONFIGS = Path(__file__).resolve().parents[1] / "render_configs"
+DEFAULT_CONFIG = REPO_CONFIGS / "default.yaml"
+DEFAULT_SWEEP = REPO_CONFIGS / "sweeps" / "rig_distance.yaml"
+#: Farm shape of the demo render: workers x threads each.
+DEMO_WORKERS, DEMO_THREADS_PER_WORKER = 2, 1
+
+
+def run_demo(out: Path, clips: int = 6, render_clips: int = 2, render_frames: int = 4,
+             report: Callable[[str], None] = print) -> FarmSummary:
+    """Run the demo into `out`; report(line) after each step. Returns the render farm's summary (a failed or
+    interrupted render stops the demo before the previews)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = load_config(DEFAULT_CONFIG)
+    rig = build_rig(cfg.rig, DEFAULT_CONFIG.parent)
+    report(f"[1/5] rig drawing: {plot_rig(rig, out / 'rig.png')}")
+
+    labels_dir = out / "labels"
+    summary = label_dataset(cfg, labels_dir, clips, config_dir=DEFAULT_CONFIG.parent, progress=True)
+    report(f"[2/5] label-only dataset: {labels_dir} ({summary['clips']} clips)")
+
+    for path in visibility_study(out / "visibility", sweep=DEFAULT_SWEEP, clips=clips):
+        report(f"wrote {path}")
+    report(f"[3/5] visibility tables across rig placements: {out / 'visibility'}")
+
+    render_cfg = load_config(DEFAULT_CONFIG, overrides={"clips": {"frames": render_frames}})
+    render_dir = out / "render"
+    farm = run_farm(render_cfg, render_dir, render_clips, DEFAULT_CONFIG.parent,
+                    FarmOptions(workers=DEMO_WORKERS, threads_per_worker=DEMO_THREADS_PER_WORKER))
+    if farm.failed or farm.interrupted:
+        return farm
+    report(f"[4/5] rendered dataset (Ray farm, {DEMO_WORKERS} workers x {DEMO_THREADS_PER_WORKER} thread): "
+           f"{render_dir} ({farm.completed} clips x {render_frames} frames, {render_cfg.rig.resolution} px)")
+
+    sheets = [preview(labels_dir, out=out / "previews" / "labels.png")]
+    for clip_id in sorted(p.name for p in (render_dir / "clips").iterdir() if not p.name.startswith(".")):
+        sheets.append(preview(render_dir, clip_id=clip_id, out=out / "previews" / f"render_{clip_id}.png"))
+    report(f"[5/5] previews: {', '.join(str(s) for s in sheets)}")
+    return farm

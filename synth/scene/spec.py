@@ -1,0 +1,119 @@
+"""The clip specification: everything one clip is made of, frozen, and the only input of labels and rendering.
+
+`synth.labels.compute.compute_clip_labels(spec)` ray-casts exactly the meshes a spec lists (body, garments,
+`environment.meshes()`), and `synth.blender.scene.BlenderScene.load(spec)` draws exactly those, each with its
+occluder code as object pass index, so what the labels call an occluder is what Cycles renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from synth.constants import GROUND_HALF_SIZE_M, OCC_BODY, OCC_GARMENT, OCC_SCENE
+
+if TYPE_CHECKING:  # types only: the spec module sits below the packages that build its parts
+    from synth.appearance.garments import GarmentMesh
+    from synth.appearance.model import Appearance, Environment
+    from synth.bodies.base import BodyIdentity, PosedBody
+    from synth.geometry.rig import HeadMount, Rig
+    from synth.motions.clip import MotionClip
+
+#: Occluder codes a scene mesh may carry (the body and garments have their own).
+SCENE_CODES: tuple[int, ...] = (OCC_SCENE,)
+#: Every occluder code a spec's meshes carry, i.e. every non-background value of the object-index pass.
+SPEC_CODES: tuple[int, ...] = (OCC_BODY, OCC_GARMENT, OCC_SCENE)
+
+
+@dataclass(frozen=True)
+class SceneMesh:
+    """A static mesh of the environment that occludes joints and is rendered.
+
+    vertices: (N, 3) float64, world frame, m. faces: (T, 3) int32 triangles. code: occluder code (SCENE_CODES),
+    also its object pass index. material: what the renderer paints it with ("ground": the environment's ground).
+    """
+
+    name: str
+    vertices: np.ndarray
+    faces: np.ndarray
+    code: int = OCC_SCENE
+    material: str = "ground"
+
+    def __post_init__(self) -> None:
+        if self.code not in SCENE_CODES:
+            raise ValueError(f"scene mesh {self.name!r}: occluder code {self.code} is not one of {SCENE_CODES}")
+
+
+def ground_plane(half_size_m: float = GROUND_HALF_SIZE_M, height_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A square floor at z = height_m: (vertices (4, 3) float64 world m, faces (2, 3) int32)."""
+    s = float(half_size_m)
+    z = float(height_m)
+    verts = np.array([[-s, -s, z], [s, -s, z], [s, s, z], [-s, s, z]], dtype=np.float64)
+    return verts, np.array([[0, 1, 2], [0, 2, 3]], dtype=np.int32)
+
+
+def ground_mesh(half_size_m: float = GROUND_HALF_SIZE_M) -> SceneMesh:
+    """The ground every clip stands on: the z = 0 square of side 2 * half_size_m."""
+    vertices, faces = ground_plane(half_size_m)
+    return SceneMesh("ground", vertices, faces, OCC_SCENE, "ground")
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """Where the clip happens: its look (sky, sun, HDRI, ground material), ONE ground and every other occluder."""
+
+    look: "Environment"
+    ground: SceneMesh = field(default_factory=ground_mesh)
+    occluders: tuple[SceneMesh, ...] = ()
+
+    def meshes(self) -> tuple[SceneMesh, ...]:
+        """Every static mesh of the environment: the ground first, then the other occluders."""
+        return (self.ground, *self.occluders)
+
+    def to_json(self) -> dict[str, Any]:
+        """clip.json "environment": the look (the meshes are a function of it and the config)."""
+        return self.look.to_json()
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """One clip, complete: what it is (identity, motion, appearance, environment), how it moves (posed body,
+    T_world_from_device) and who sees it (rig and its mount on this head).
+
+    index: clip index (its seed is (config seed, index)); clip_id: its directory name.
+    T_world_from_device: (F, 4, 4) float64, the rig's device frame in the world per frame, m.
+    garments: loose garments, posed (vertices world m per frame). asset_files: licensed files the clip used.
+    """
+
+    index: int
+    clip_id: str
+    identity: "BodyIdentity"
+    motion: "MotionClip"
+    posed: "PosedBody"
+    rig: "Rig"
+    mount: "HeadMount"
+    T_world_from_device: np.ndarray
+    appearance: "Appearance"
+    environment: EnvironmentSpec
+    garments: tuple["GarmentMesh", ...] = ()
+    asset_files: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        frames = self.posed.num_frames
+        if self.T_world_from_device.shape != (frames, 4, 4):
+            raise ValueError(f"{self.clip_id}: T_world_from_device must be ({frames}, 4, 4), got "
+                             f"{self.T_world_from_device.shape}")
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.posed.num_frames)
+
+    def worn_with(self, rig: "Rig") -> "ClipSpec":
+        """The same clip worn with another rig: only the rig, its head mount and the device trajectory change."""
+        from synth.geometry.rig import fit_head_mount
+
+        mount = fit_head_mount(self.posed.head_vertices_head_m, rig)
+        return replace(self, rig=rig, mount=mount,
+                       T_world_from_device=self.posed.T_world_from_head @ mount.T_head_from_device)

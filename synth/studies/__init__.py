@@ -1,0 +1,1 @@
+"""Studies over many clips and rigs that produce tables instead of datasets (rig-placement visibility)."""
