@@ -37,6 +37,23 @@ def cmd_visibility(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check every committed clip against its recorded sizes and sha256; 1 when any is damaged."""
+    import sys
+
+    from synth.dataset.verify import verify_dataset
+
+    damaged = verify_dataset(Path(args.dataset), hashes=not args.sizes_only)
+    for clip_id, problems in sorted(damaged.items()):
+        print(f"{clip_id}: {'; '.join(problems)}", file=sys.stderr)
+    if damaged:
+        print(f"error: {len(damaged)} damaged clips in {args.dataset}; rerun the command that made the dataset to "
+              f"redo them", file=sys.stderr)
+        return 1
+    print(f"{args.dataset}: every committed clip is intact")
+    return 0
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
     if args.blend:
         from synth.run.blender import save_blend_preview
@@ -137,6 +154,11 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
     p.add_argument("--clips", type=int, default=None)
     p.add_argument("--out", required=True)
     commands["visibility"] = cmd_visibility
+
+    p = sub.add_parser("verify", help="check every committed clip against its recorded sizes and sha256")
+    p.add_argument("dataset")
+    p.add_argument("--sizes-only", action="store_true", help="check file sizes only (fast)")
+    commands["verify"] = cmd_verify
 
     p = sub.add_parser("preview", help="contact sheet of a clip's views with projected joints")
     p.add_argument("dataset")

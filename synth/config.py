@@ -239,6 +239,20 @@ class LabelsConfig(FrozenModel):
     heatmap_sigma_px: float = Field(DEFAULT_HEATMAP_SIGMA_PX, gt=0.0, le=16.0)
 
 
+class SplitsConfig(FrozenModel):
+    """Identity-disjoint split fractions (train gets the rest). Each identity's split is a fixed function of the
+    seed and the identity (synth/dataset/splits.py), so growing a dataset never moves a clip to another split."""
+
+    val: float = Field(0.1, ge=0.0, le=1.0)
+    test: float = Field(0.1, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _sum(self) -> "SplitsConfig":
+        if self.val + self.test > 1.0:
+            raise ValueError(f"splits.val + splits.test must be at most 1 (got {self.val + self.test:g})")
+        return self
+
+
 class OutputConfig(FrozenModel):
     image_format: Literal["jpg", "png"] = "jpg"
     jpeg_quality: int = Field(95, ge=1, le=100)
@@ -269,6 +283,7 @@ class RenderConfig(FrozenModel):
     motion: MotionConfig = MotionConfig()
     appearance: AppearanceConfig = AppearanceConfig()
     labels: LabelsConfig = LabelsConfig()
+    splits: SplitsConfig = SplitsConfig()
     output: OutputConfig = OutputConfig()
     render: RenderSettingsConfig = RenderSettingsConfig()
     assets: AssetsConfig = AssetsConfig()

@@ -81,7 +81,7 @@ def test_same_seed_gives_identical_bytes_and_resume_skips(small_dataset, tmp_pat
     label_dataset(cfg, out_b, 2, config_dir=DEFAULT.parent, progress=False)
     files_b = _clip_files(out_b)
     files_a = {k: v for k, v in _clip_files(out_a).items() if "clip_000002" not in k}
-    assert files_a == files_b and len(files_b) == 6
+    assert files_a == files_b and len(files_b) == 8  # clip.json, labels, heatmaps, files.json per clip
     # Resume: asking for 3 clips writes only the third; the first two are untouched.
     index_before = (out_b / "index.jsonl").read_text().splitlines()
     label_dataset(cfg, out_b, 3, config_dir=DEFAULT.parent, progress=False)

@@ -471,7 +471,8 @@ def evaluate_checkpoint(cfg: Config, checkpoint: str | Path, split: str) -> dict
     stage = state.get("stage", "")
     ds = build_dataset(cfg, split)
     if ds is None:
-        raise DatasetError(f"{cfg.data.root}: split {split!r} is empty")
+        raise DatasetError(f"{cfg.data.root}: split {split!r} is empty (splits are per identity, a fixed share of "
+                           f"them each); generate more clips, or change splits.val / splits.test in the render config")
     groups = view_groups(list(ds.views), cfg.data.groups)
     device = resolve_device(cfg.train.device)
     base = "heatmap" if stage.startswith("heatmap_") else stage

@@ -21,6 +21,8 @@ CLIPS_DIR = "clips"
 CLIP_JSON = "clip.json"
 LABELS_NPZ = "labels.npz"
 HEATMAPS_NPZ = "heatmaps.npz"
+#: Per-clip manifest: {relative path: {"bytes", "sha256"}} of every other file of the clip directory.
+FILES_JSON = "files.json"
 RGB_DIR = "rgb"
 DEPTH_DIR = "depth"
 PARTS_DIR = "parts"
@@ -30,6 +32,8 @@ PREVIEWS_DIR = "previews"
 FRAME_STEM = "{frame:06d}"
 #: Image formats a dataset may declare in dataset.json "image.format" (None = label-only dataset).
 IMAGE_FORMATS: tuple[str, ...] = ("jpg", "png")
+#: dataset.json "kind": a label-only dataset (no images) or a rendered one; one directory never holds both.
+KIND_LABELS, KIND_RENDERED = "labels", "rendered"
 #: Split names in dataset.json "splits" (split by body identity).
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 #: Name of the key inside heatmaps.npz.

@@ -17,6 +17,7 @@ import numpy as np
 from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS
 from synth.dataset import format as fmt
 from synth.dataset.reader import DatasetReader, read_index
+from synth.dataset.verify import FILES_SHA_KEY, file_manifest, manifest_bytes, verify_clip
 from synth.errors import DatasetError
 from synth.io import fsync_dir, json_bytes, json_line, sha256_file, write_bytes_atomic
 
@@ -54,6 +55,11 @@ def write_npz_deterministic(path: Path, arrays: Mapping[str, np.ndarray], compre
     return sha256_file(path)
 
 
+def dataset_kind(meta: Mapping[str, Any]) -> str:
+    """fmt.KIND_LABELS for a label-only dataset (image.format null), else fmt.KIND_RENDERED."""
+    return fmt.KIND_LABELS if (meta.get("image") or {}).get("format") is None else fmt.KIND_RENDERED
+
+
 class DatasetWriter:
     """Creates or resumes a dataset directory and commits clips one at a time.
 
@@ -62,10 +68,13 @@ class DatasetWriter:
     One process owns a writer (the farm driver); workers only fill tmp dirs.
     """
 
-    def __init__(self, out_dir: str | os.PathLike, dataset_meta: Mapping[str, Any]):
+    def __init__(self, out_dir: str | os.PathLike, dataset_meta: Mapping[str, Any], verify_hashes: bool = True):
         """out_dir: the dataset directory (created if needed). dataset_meta: the dataset.json keys of DESIGN
-        section 7 except num_clips/clip_ids/splits (filled here); must include "config_hash".
+        section 7 except num_clips/clip_ids/splits (filled here); must include "config_hash". verify_hashes:
+        when resuming, check the sha256 of every committed file (False: sizes only).
         """
+        self.verify_hashes = verify_hashes
+        self.verify_s = 0.0
         self.root = Path(out_dir)
         self.clips_dir = self.root / fmt.CLIPS_DIR
         self.dataset_json = self.root / fmt.DATASET_JSON
@@ -76,6 +85,11 @@ class DatasetWriter:
         self.clips_dir.mkdir(exist_ok=True)
         if self.dataset_json.exists():
             existing = self._load_existing()
+            if dataset_kind(existing) != meta["kind"]:
+                raise DatasetError(
+                    f"{self.dataset_json}: this directory holds a {dataset_kind(existing)} dataset and this run writes "
+                    f"a {meta['kind']} one; use a new --out directory (label-only and rendered clips never mix)"
+                )
             if existing.get("config_hash") != meta["config_hash"]:
                 raise DatasetError(
                     f"{self.dataset_json}: this directory holds a dataset with config_hash "
@@ -101,6 +115,7 @@ class DatasetWriter:
         meta.setdefault("heatmap", {"size": fmt.DEFAULT_HEATMAP_SIZE, "sigma": fmt.DEFAULT_HEATMAP_SIGMA_PX})
         meta.setdefault("blender_version", None)
         meta.setdefault("asset_manifest_hash", None)
+        meta["kind"] = dataset_kind(meta)
         meta["num_clips"] = 0
         meta["clip_ids"] = []
         meta["splits"] = {name: [] for name in fmt.SPLITS}
@@ -129,11 +144,25 @@ class DatasetWriter:
 
     # ------------------------------------------------------------------ index.jsonl
     def _load_index(self) -> dict[str, dict]:
+        """The committed clips, each verified against what was committed (sizes and sha256 of every file); a
+        damaged clip is removed from the index and its directory, so this run redoes it."""
         entries, torn = read_index(self.index_path)
-        gone = [cid for cid in entries if not (self.clips_dir / cid / fmt.LABELS_NPZ).exists()]
+        start = time.perf_counter()
+        gone = []
+        for cid, entry in entries.items():
+            problems = verify_clip(self.clips_dir / cid, entry, hashes=self.verify_hashes)
+            if problems:
+                gone.append(cid)
+                log.warning("%s: %s is damaged (%s); it will be redone", self.root, cid, "; ".join(problems[:3]))
+        self.verify_s = time.perf_counter() - start
         for cid in gone:
-            log.warning("%s: %s is indexed but its directory is missing; it will be redone", self.index_path, cid)
             del entries[cid]
+            damaged = self.clips_dir / cid
+            if damaged.exists():
+                aside = self.clips_dir / f".{cid}.damaged"
+                shutil.rmtree(aside, ignore_errors=True)
+                os.replace(damaged, aside)
+                shutil.rmtree(aside)
         if torn or gone:
             if torn:
                 log.warning("%s: dropped a torn last line left by an interrupted run", self.index_path)
@@ -173,12 +202,14 @@ class DatasetWriter:
         labels: Mapping[str, np.ndarray],
         heatmaps: np.ndarray,
         seconds: Mapping[str, float],
+        split: str | None = None,
     ) -> dict:
         """Commit one clip; returns its index.jsonl entry.
 
         clip_meta: clip.json content (DESIGN section 7); "clip_id" and "frames" are set here.
         labels: the arrays of format.LABEL_SPECS (loss-free casts to the stored dtype are applied).
         heatmaps: (F, V, 15, S, S) heatmaps, stored as float16.
+        split: the clip's split (synth.dataset.splits), recorded in its index line.
         seconds: time spent per stage, recorded in the index line.
         """
         start = time.perf_counter()
@@ -205,6 +236,8 @@ class DatasetWriter:
         write_bytes_atomic(tmp / fmt.CLIP_JSON, json_bytes(meta))
         labels_sha = write_npz_deterministic(tmp / fmt.LABELS_NPZ, labels, compress=False)
         heatmaps_sha = write_npz_deterministic(tmp / fmt.HEATMAPS_NPZ, hm, compress=True)
+        write_bytes_atomic(tmp / fmt.FILES_JSON, manifest_bytes(file_manifest(tmp)))
+        files_sha = sha256_file(tmp / fmt.FILES_JSON)
         fsync_dir(tmp)
 
         final = self.clip_dir(clip_id)
@@ -228,7 +261,12 @@ class DatasetWriter:
             "seconds": timing,
             "labels_sha256": labels_sha,
             "heatmaps_sha256": heatmaps_sha,
+            FILES_SHA_KEY: files_sha,
         }
+        if split is not None:
+            if split not in fmt.SPLITS:
+                raise DatasetError(f"{where}: unknown split {split!r}; use one of {list(fmt.SPLITS)}")
+            entry["split"] = split
         self._append_index(entry)
         self._index[clip_id] = entry
         return entry

@@ -19,7 +19,9 @@ from synth.farm.faults import parse_faults
 from synth.farm.jobs import ClipFailed, ClipJob, FarmError, FarmOptions, WorkerSpec, failure_record
 from synth.farm.pool import WorkerPool, first_line
 from synth.io import json_line, write_bytes_atomic
+from synth.dataset.lock import DatasetLock
 from synth.run.dataset import DatasetRun
+from synth.run.renderer import factory_image_format
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +165,6 @@ def run_farm(cfg: RenderConfig, out_dir: Path, num_clips: int, config_dir: Path 
     `synth render`'s for the same config. renderer: the workers' renderer factory (WorkerSpec.renderer; None:
     Cycles; synth.run.renderer.label_only_renderer: the output of `synth labels`, without Blender).
     """
-    import ray
-
     from synth.assets import resolve_config_assets
     from synth.geometry.rig import build_rig
 
@@ -175,8 +175,19 @@ def run_farm(cfg: RenderConfig, out_dir: Path, num_clips: int, config_dir: Path 
     config_dir = Path(config_dir).resolve() if config_dir is not None else None
     rig = build_rig(cfg.rig, config_dir)  # fail on a bad rig before any worker starts
     asset_hash = resolve_config_assets(cfg, config_dir).manifest_hash  # and on missing licensed assets
-    # Resume an existing dataset now, so a config-hash mismatch fails before any worker starts.
-    run = DatasetRun(cfg, rig, out_dir, None, None, asset_hash) if DatasetRun.exists(out_dir) else None
+    image_format = factory_image_format(renderer, cfg.output.image_format)
+    lock = DatasetLock(out_dir).acquire()  # one writer per directory, also across hosts on shared storage
+    try:
+        # Resume an existing dataset now, so a config-hash or kind mismatch fails before any worker starts.
+        run = DatasetRun(cfg, rig, out_dir, image_format, None, asset_hash) if DatasetRun.exists(out_dir) else None
+        return _run_locked(cfg, out_dir, num_clips, config_dir, options, renderer, faults, rig, asset_hash, run)
+    finally:
+        lock.release()
+
+
+def _run_locked(cfg, out_dir, num_clips, config_dir, options, renderer, faults, rig, asset_hash, run) -> FarmSummary:
+    """run_farm while holding the directory's writer lock (run: the resumed dataset, or None for a new one)."""
+    import ray
 
     def spec_for(name: str) -> WorkerSpec:
         return WorkerSpec(cfg=cfg, config_dir=config_dir, out_dir=out_dir, name=name,

@@ -278,9 +278,10 @@ def _visibility_kernel(
 
 
 def _init_warp() -> None:
-    """Initialise warp without its info banner on stdout (label workers log elsewhere)."""
-    if wp.config.log_level < wp.LOG_WARNING:
-        wp.config.log_level = wp.LOG_WARNING
+    """Initialise warp without its info banner on stdout nor, on CPU-only machines, its missing-CUDA warning
+    (label workers cast rays on the CPU)."""
+    if wp.config.log_level < wp.LOG_ERROR:
+        wp.config.log_level = wp.LOG_ERROR
     wp.init()
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from synth.config import RenderConfig
 from synth.dataset import format as fmt
+from synth.dataset.lock import DatasetLock
 from synth.dataset.meta import dataset_meta
-from synth.dataset.splits import finalize_dataset
+from synth.dataset.splits import finalize_dataset, split_of_identity
 from synth.dataset.writer import DatasetWriter
 from synth.geometry.rig import Rig
 from synth.run.clip import ClipOutput, produce_clip
@@ -55,17 +56,26 @@ class DatasetRun:
         return self.writer.clip_dir_tmp(clip_id)
 
     def commit(self, out: ClipOutput) -> None:
-        """Move a finished clip into the dataset and append its index line (the commit point)."""
-        self.writer.write_clip(out.clip_id, out.meta, out.labels, out.heatmaps, out.seconds)
+        """Move a finished clip into the dataset and append its index line (the commit point), with its split."""
+        split = split_of_identity(out.meta["identity"]["identity_id"], self.cfg.seed, self.cfg.splits.val,
+                                  self.cfg.splits.test)
+        self.writer.write_clip(out.clip_id, out.meta, out.labels, out.heatmaps, out.seconds, split=split)
 
     def finish(self) -> dict[str, Any]:
         """Identity-disjoint splits over every committed clip into dataset.json; {"clips", "splits"} counts."""
-        return finalize_dataset(self.writer, self.cfg.seed)
+        return finalize_dataset(self.writer, self.cfg.seed, self.cfg.splits.val, self.cfg.splits.test)
 
 
 def run_dataset(sampler: ClipSampler, out_dir: Path, num_clips: int, renderer: Renderer,
                 progress: bool = True) -> dict[str, Any]:
-    """Write (or resume) a dataset of `num_clips` clips in this process; {"clips", "splits"} counts."""
+    """Write (or resume) a dataset of `num_clips` clips in this process, holding the directory's writer lock;
+    {"clips", "splits"} counts."""
+    with DatasetLock(out_dir):  # one writer per directory: a second run fails naming this one
+        return _run_locked(sampler, Path(out_dir), num_clips, renderer, progress)
+
+
+def _run_locked(sampler: ClipSampler, out_dir: Path, num_clips: int, renderer: Renderer,
+                progress: bool) -> dict[str, Any]:
     from tqdm import tqdm
 
     run = DatasetRun(sampler.cfg, sampler.rig, out_dir, renderer.image_format, renderer.blender_version(),
@@ -82,20 +92,24 @@ def run_dataset(sampler: ClipSampler, out_dir: Path, num_clips: int, renderer: R
 
 def label_dataset(cfg: RenderConfig, out_dir: Path, num_clips: int, config_dir: Path | None = None,
                   progress: bool = True, sampler: ClipSampler | None = None) -> dict[str, Any]:
-    """Write (or resume) a label-only dataset (`synth labels`): labels, heatmaps and clip.json, no images."""
-    sampler = sampler if sampler is not None else ClipSampler(cfg, config_dir)
-    return run_dataset(sampler, Path(out_dir), num_clips, LabelOnlyRenderer(), progress)
+    """Write (or resume) a label-only dataset (`synth labels`): labels, heatmaps and clip.json, no images.
+
+    The writer lock is taken first, so a second run into the same directory fails before loading anything."""
+    with DatasetLock(out_dir):
+        sampler = sampler if sampler is not None else ClipSampler(cfg, config_dir)
+        return _run_locked(sampler, Path(out_dir), num_clips, LabelOnlyRenderer(), progress)
 
 
 def render_dataset(cfg: RenderConfig, out_dir: Path, num_clips: int, config_dir: Path | None = None,
                    progress: bool = True) -> dict[str, Any]:
     """Render (or resume) a dataset in this process (`synth render`).
 
-    Bad input fails before Blender starts (the sampler checks rig, body, motions, textures and HDRIs). The
-    Blender scene is built when the first clip needs it, so a rerun with nothing left to do never starts it.
-    Blender's own output is appended to <out>/logs/blender.log.
+    The writer lock is taken first; then bad input fails before Blender starts (the sampler checks rig, body,
+    motions, textures and HDRIs). The Blender scene is built when the first clip needs it, so a rerun with nothing
+    left to do never starts it. Blender's own output is appended to <out>/logs/blender.log.
     """
     from synth.run.blender import LazyBlenderRenderer
 
-    sampler = ClipSampler(cfg, config_dir)
-    return run_dataset(sampler, Path(out_dir), num_clips, LazyBlenderRenderer(cfg, Path(out_dir)), progress)
+    with DatasetLock(out_dir):
+        sampler = ClipSampler(cfg, config_dir)
+        return _run_locked(sampler, Path(out_dir), num_clips, LazyBlenderRenderer(cfg, Path(out_dir)), progress)

@@ -42,3 +42,8 @@ class LabelOnlyRenderer:
 def label_only_renderer(*args: object, **kwargs: object) -> LabelOnlyRenderer:
     """A renderer factory (the farm worker's signature) for label-only runs."""
     return LabelOnlyRenderer()
+
+
+def factory_image_format(factory: object, configured: str | None) -> str | None:
+    """The dataset image format a renderer factory produces: none for label_only_renderer, else `configured`."""
+    return None if factory is label_only_renderer else configured
