@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from synth.commands import positive_int
 from synth.errors import EgorigError
 
 log = logging.getLogger("synth")
@@ -141,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lens", help="print the Cycles camera settings of a calibration or of a config's rig")
     p.add_argument("path", metavar="CALIB_OR_CONFIG")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--resolution", type=int, default=None, help="scale a calibration to this square size (px)")
+    p.add_argument("--resolution", type=positive_int, default=None, help="scale a calibration to this square size (px)")
 
     p = sub.add_parser("rig", help="print a config's rig and optionally draw it on a head")
     p.add_argument("config")

@@ -11,6 +11,31 @@ from typing import Callable
 log = logging.getLogger("synth")
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a count of clips, workers, frames)."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (retries, restarts)."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+    return value
+
+
+def frame_list(text: str) -> list[int]:
+    """argparse type: comma-separated frame numbers >= 0, e.g. "0,5,10"."""
+    return [_int_at_least(part.strip(), 0) for part in text.split(",")]
+
+
 def _config_and_dir(path: str):
     from synth.config import load_config
 
@@ -63,8 +88,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         return 0
     from synth.viz.preview import preview
 
-    frames = [int(f) for f in args.frames.split(",")] if args.frames else None
-    out = preview(Path(args.dataset), clip_id=args.clip, frames=frames, out=Path(args.out) if args.out else None)
+    out = preview(Path(args.dataset), clip_id=args.clip, frames=args.frames, out=Path(args.out) if args.out else None)
     print(f"wrote {out}")
     return 0
 
@@ -144,14 +168,15 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
     p = sub.add_parser("labels", help="write a label-only dataset (no rendering)")
     p.add_argument("config")
     p.add_argument("--out", required=True)
-    p.add_argument("--clips", type=int, default=None, help="number of clips (default: the config's clips.count)")
+    p.add_argument("--clips", type=positive_int, default=None,
+                   help="number of clips (default: the config's clips.count)")
     p.add_argument("--quiet", action="store_true")
     commands["labels"] = cmd_labels
 
     p = sub.add_parser("visibility", help="per-view joint visibility across rig placements (no renderer)")
     p.add_argument("--sweep", default=None, help="sweep YAML (base config + rig overrides)")
     p.add_argument("--config", default=None, help="a single config instead of a sweep")
-    p.add_argument("--clips", type=int, default=None)
+    p.add_argument("--clips", type=positive_int, default=None)
     p.add_argument("--out", required=True)
     commands["visibility"] = cmd_visibility
 
@@ -163,7 +188,7 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
     p = sub.add_parser("preview", help="contact sheet of a clip's views with projected joints")
     p.add_argument("dataset")
     p.add_argument("--clip", default=None)
-    p.add_argument("--frames", default=None, help="comma-separated frame indices")
+    p.add_argument("--frames", type=frame_list, default=None, help="comma-separated frame indices")
     p.add_argument("--out", default=None)
     p.add_argument("--blend", default=None, help="save the assembled Blender scene of the clip to this .blend")
     commands["preview"] = cmd_preview
@@ -177,7 +202,7 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
     p = sub.add_parser("render", help="render a dataset with Blender in this process")
     p.add_argument("config")
     p.add_argument("--out", required=True)
-    p.add_argument("--clips", type=int, default=None)
+    p.add_argument("--clips", type=positive_int, default=None)
     p.add_argument("--quiet", action="store_true")
     commands["render"] = cmd_render
 
@@ -186,14 +211,17 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
     p = sub.add_parser("farm", help="render a dataset with Blender workers on Ray (local, or a cluster)")
     p.add_argument("config")
     p.add_argument("--out", required=True, help="dataset directory (on storage every node sees)")
-    p.add_argument("--clips", type=int, default=None, help="number of clips (default: the config's clips.count)")
-    p.add_argument("--workers", type=int, default=2, help="Blender worker processes")
-    p.add_argument("--threads-per-worker", type=int, default=1, help="CPUs each worker reserves and Cycles uses")
+    p.add_argument("--clips", type=positive_int, default=None,
+                   help="number of clips (default: the config's clips.count)")
+    p.add_argument("--workers", type=positive_int, default=2, help="Blender worker processes")
+    p.add_argument("--threads-per-worker", type=positive_int, default=1,
+                   help="CPUs each worker reserves and Cycles uses")
     p.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per worker (0: render on the CPU)")
-    p.add_argument("--clips-per-worker", type=int, default=CLIPS_PER_WORKER,
+    p.add_argument("--clips-per-worker", type=positive_int, default=CLIPS_PER_WORKER,
                    help="clips before a worker is replaced by a fresh process (bounds memory)")
-    p.add_argument("--retries", type=int, default=RETRIES, help="extra attempts for a failed clip")
-    p.add_argument("--max-restarts", type=int, default=MAX_RESTARTS, help="Ray restarts of a crashed worker")
+    p.add_argument("--retries", type=non_negative_int, default=RETRIES, help="extra attempts for a failed clip")
+    p.add_argument("--max-restarts", type=non_negative_int, default=MAX_RESTARTS,
+                   help="Ray restarts of a crashed worker")
     p.add_argument("--clip-timeout", type=float, default=None, metavar="SECONDS",
                    help="a clip rendering longer than this is a failed attempt and its worker is replaced "
                         "(default: no limit)")
@@ -203,8 +231,8 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
 
     p = sub.add_parser("demo", help="the main job on the embedded default configuration")
     p.add_argument("--out", default="out/demo")
-    p.add_argument("--clips", type=int, default=6, help="clips of the label-only dataset and the sweep")
-    p.add_argument("--render-clips", type=int, default=2)
-    p.add_argument("--render-frames", type=int, default=4)
+    p.add_argument("--clips", type=positive_int, default=6, help="clips of the label-only dataset and the sweep")
+    p.add_argument("--render-clips", type=positive_int, default=2)
+    p.add_argument("--render-frames", type=positive_int, default=4)
     commands["demo"] = cmd_demo
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_va
 
 from synth.constants import DEFAULT_HEATMAP_SIGMA_PX, DEFAULT_HEATMAP_SIZE, VIEWS
 from synth.errors import ConfigError
-from synth.schema import FrozenModel, validation_error_line
+from synth.schema import FrozenModel, load_yaml, validation_error_line
 
 BUILTIN_PREFIX = "builtin:"
 #: Package data root for `builtin:` references (calibrations shipped with egorig).
@@ -334,14 +334,20 @@ def _read_yaml(path: Path, file_label: str) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(file_label, "-", "file not found; pass an existing YAML config (see render_configs/)")
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file_label, f"byte {exc.start}", "not UTF-8 text; save the config as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(file_label, "-", f"cannot read ({exc.strerror or exc})") from None
+    try:
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "-"
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(file_label, where, f"YAML syntax error: {problem}") from None
     if data is None:
-        data = {}
+        raise ConfigError(file_label, "-", "the file is empty (or only comments); give at least `base:` or a key")
     if not isinstance(data, dict):
         raise ConfigError(file_label, "-", f"top level must be a mapping of keys, got {type(data).__name__}")
     return data

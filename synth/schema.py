@@ -2,16 +2,74 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+#: Python types a YAML boolean must not silently become (pydantic's lax mode reads `true` as 1).
+_NUMBER_TYPES = (int, float)
+
+
+def _is_number_annotation(annotation: Any) -> bool:
+    if annotation in _NUMBER_TYPES:
+        return True
+    args = getattr(annotation, "__args__", None)
+    return bool(args) and annotation is not bool and all(a in _NUMBER_TYPES or a is type(None) for a in args) \
+        and any(a in _NUMBER_TYPES for a in args)
+
+
+def _all_finite(value: Any) -> bool:
+    """False when a float, or a float inside a list or tuple, is NaN or infinite (mappings are their own models)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_all_finite(v) for v in value)
+    return True
 
 
 class FrozenModel(BaseModel):
-    """An immutable pydantic model that rejects unknown keys (a typo in a YAML file is an error, not ignored)."""
+    """An immutable pydantic model that rejects unknown keys (a typo in a YAML file is an error, not ignored),
+    booleans given for numbers (`seed: true` is a mistake, not 1) and NaN or infinite numbers."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name) if isinstance(name, str) else None
+                if isinstance(value, bool) and field is not None and _is_number_annotation(field.annotation):
+                    raise ValueError(f"{name}: expected a number, got the boolean {value}")
+                if field is not None and not _all_finite(value):
+                    raise ValueError(f"{name}: every number must be finite (got {value!r})")
+        return data
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a mapping with the same key twice (the later one would silently win)."""
+
+
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML like yaml.safe_load, refusing duplicate keys (yaml.YAMLError with the line of the second one)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _format_loc(loc: tuple[Any, ...], tags: Mapping[str, type[BaseModel]]) -> str:

@@ -151,3 +151,56 @@ def test_label_only_and_rendered_clips_never_mix(tmp_path):
         run_dataset(ClipSampler(cfg, DEFAULT.parent), out, 2, Images(), progress=False)
     assert DatasetReader(out).clip_ids == ["clip_000000"]
     assert json.loads((out / "dataset.json").read_text())["kind"] == "labels"
+
+
+@pytest.mark.parametrize("text, field", [
+    ("seed: true\n", "seed: expected a number"),
+    ("rig:\n  front_to_rear_m: .nan\n", "every number must be finite"),
+    ("seed: 1\nseed: 2\n", "duplicate key 'seed'"),
+    ("# nothing but a comment\n", "the file is empty"),
+])
+def test_config_mistakes_are_refused_in_one_line(tmp_path, text, field):
+    from synth.errors import ConfigError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert field in str(err.value) and str(path.name) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_config_that_is_not_utf8_names_the_file_and_the_encoding(tmp_path):
+    from synth.errors import ConfigError
+
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)
+
+
+def test_a_nan_in_a_lens_is_refused():
+    from pydantic import ValidationError
+
+    from synth.config import EquidistantLensConfig, PolynomialLensConfig
+
+    with pytest.raises(ValidationError, match="every number must be finite"):
+        EquidistantLensConfig.model_validate({"type": "equidistant", "fov_deg": 190.0, "shift": [float("nan"), 0.0]})
+    with pytest.raises(ValidationError, match="every number must be finite"):
+        PolynomialLensConfig.model_validate({"type": "polynomial", "k": [0.0, -0.1, float("nan"), 0.0, 0.0],
+                                             "sensor_width_mm": 36.0})
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["labels", "render_configs/default.yaml", "--out", "{tmp}/x", "--clips", "0"], "--clips"),
+    (["labels", "render_configs/default.yaml", "--out", "{tmp}/x", "--clips", "-3"], "--clips"),
+    (["visibility", "--config", "render_configs/default.yaml", "--out", "{tmp}/x", "--clips", "0"], "--clips"),
+    (["lens", "render_configs/default.yaml", "--resolution", "-4"], "--resolution"),
+    (["preview", "{tmp}", "--frames", "a,b"], "--frames"),
+    (["farm", "render_configs/default.yaml", "--out", "{tmp}/x", "--workers", "0"], "--workers"),
+])
+def test_out_of_range_command_line_values_are_refused_before_any_work(tmp_path, argv, flag):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    proc = subprocess.run([sys.executable, "-m", "synth.cli", *argv], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and flag in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "x").exists()
