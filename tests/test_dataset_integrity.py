@@ -204,3 +204,21 @@ def test_out_of_range_command_line_values_are_refused_before_any_work(tmp_path, 
                           timeout=120)
     assert proc.returncode == 2 and flag in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_the_trainer_refuses_a_damaged_dataset_on_open(tmp_path):
+    from train.data import NativeFrameDataset
+
+    out = tmp_path / "ds"
+    label_dataset(_tiny(), out, 2, config_dir=DEFAULT.parent, progress=False)
+    NativeFrameDataset(out, None, input_size=32, heatmap_size=8)  # intact: opens
+    labels = out / "clips" / "clip_000001" / "labels.npz"
+    data = bytearray(labels.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size: only the sha256 check sees it
+    labels.write_bytes(bytes(data))
+    NativeFrameDataset(out, None, input_size=32, heatmap_size=8, verify="sizes")
+    with pytest.raises(DatasetError, match="1 damaged clips, e.g. clip_000001"):
+        NativeFrameDataset(out, None, input_size=32, heatmap_size=8, verify="hashes")
+    labels.write_bytes(bytes(data[:-8]))  # truncated: the default size check sees it
+    with pytest.raises(DatasetError, match="clip_000001 \\(labels.npz has"):
+        NativeFrameDataset(out, None, input_size=32, heatmap_size=8)

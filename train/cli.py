@@ -17,6 +17,8 @@ def _overrides(args) -> list[dict]:
     out = [parse_override(s) for s in (args.set or [])]
     if getattr(args, "data_root", None):
         out.append({"data": {"root": args.data_root}})
+    if getattr(args, "verify", False):
+        out.append({"data": {"verify": "hashes"}})
     if getattr(args, "out", None) and args.command == "fit":
         out.append({"train": {"out_dir": args.out}})
     return out
@@ -76,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field, e.g. heatmap.epochs=1")
     p.add_argument("--data-root")
+    p.add_argument("--verify", action="store_true",
+                   help="check the sha256 of every dataset file on open (default: sizes only)")
     p.add_argument("--out", help="train.out_dir")
     p.set_defaults(func=cmd_fit)
     p = sub.add_parser("eval", help="evaluate a stage checkpoint on a split")
@@ -84,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test")
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.add_argument("--data-root")
+    p.add_argument("--verify", action="store_true",
+                   help="check the sha256 of every dataset file on open (default: sizes only)")
     p.add_argument("--out", help="write the metrics JSON here")
     p.set_defaults(func=cmd_eval)
     p = sub.add_parser("sweep", help="per rig variant: dataset (synth labels), baseline + refinement training, one "

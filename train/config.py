@@ -36,6 +36,8 @@ class DataConfig(_Model):
     heatmaps: Literal["auto", "stored", "render"] = "auto"
     num_workers: int = Field(0, ge=0)
     max_frames: int | None = Field(None, ge=1)  # cap per split (smoke runs)
+    # Check a native dataset on open: "sizes" of every committed file (fast), "hashes" (sha256 too) or "off".
+    verify: Literal["sizes", "hashes", "off"] = "sizes"
     ego4view_calib_dir: str | None = None
 
     @model_validator(mode="after")

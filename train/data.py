@@ -56,6 +56,18 @@ def render_view_heatmaps(joints2d_px: np.ndarray, visibility: np.ndarray, image_
     return render_heatmaps(joints2d_px[:, 1:], image_size, heatmap_size, sigma, visible_mask=visibility[:, 1:] != 0)
 
 
+def check_dataset(root: Path, hashes: bool) -> None:
+    """DatasetError naming the damaged clips of a native dataset (sizes, or sizes and sha256, of every committed
+    file)."""
+    from synth.dataset.verify import verify_dataset
+
+    damaged = verify_dataset(Path(root), hashes=hashes)
+    if damaged:
+        first = ", ".join(f"{cid} ({problems[0]})" for cid, problems in sorted(damaged.items())[:3])
+        raise DatasetError(f"{root}: {len(damaged)} damaged clips, e.g. {first}; rerun the command that made the "
+                           f"dataset to redo them (`synth verify {root}` lists them all)")
+
+
 class NativeFrameDataset(Dataset):
     """One sample per frame of a split of a native dataset (`synth.dataset.reader.DatasetReader`).
 
@@ -77,7 +89,8 @@ class NativeFrameDataset(Dataset):
 
     def __init__(self, root: str | Path, split: str | None = "train", input_size: int = 256,
                  heatmap_size: int | None = None, views: Sequence[str] | None = None, images: str = "auto",
-                 heatmaps: str = "auto", clip_cache: int = 2, max_frames: int | None = None):
+                 heatmaps: str = "auto", clip_cache: int = 2, max_frames: int | None = None,
+                 verify: str = "sizes"):
         from synth.dataset.reader import DatasetReader
 
         if images not in IMAGE_SOURCES:
@@ -85,6 +98,8 @@ class NativeFrameDataset(Dataset):
         if heatmaps not in HEATMAP_SOURCES:
             raise ValueError(f"heatmaps must be one of {HEATMAP_SOURCES}, got {heatmaps!r}")
         self.root = Path(root)
+        if verify != "off":
+            check_dataset(self.root, hashes=verify == "hashes")
         self.reader = DatasetReader(self.root)
         self.split = split
         self.input_size = int(input_size)

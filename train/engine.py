@@ -46,7 +46,7 @@ def build_dataset(cfg: Config, split: str | None):
         from train.data import NativeFrameDataset
 
         return NativeFrameDataset(d.root, split, d.input_size, d.heatmap_size, d.views, d.images, d.heatmaps,
-                                  max_frames=d.max_frames)
+                                  max_frames=d.max_frames, verify=d.verify)
     except DatasetError:
         if split == d.train_split:
             raise
