@@ -83,6 +83,11 @@ def sha256_file(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of bytes already in memory."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def jsonable(value: Any) -> Any:
     """`value` with numpy arrays and scalars as lists and Python numbers, tuples as lists, keys and paths as str."""
     if isinstance(value, dict):

@@ -53,7 +53,7 @@ class DatasetLock:
     def __init__(self, out_dir: str | os.PathLike, command: str | None = None):
         self.root = Path(out_dir)
         self.path = self.root / LOCK_NAME
-        self.command = command or " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:2]) or "python"
+        self.command = command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:2]])
         self._held = False
         self._created_root = False
 

@@ -12,24 +12,23 @@ from pathlib import Path
 from typing import Any
 
 from synth.dataset import format as fmt
-from synth.io import json_bytes, sha256_file
+from synth.io import json_bytes, sha256_bytes, sha256_file
 
 #: Index-line key holding the sha256 of the clip's files.json.
 FILES_SHA_KEY = "files_sha256"
 
 
-def file_manifest(clip_dir: Path) -> dict[str, dict[str, Any]]:
-    """{relative posix path: {"bytes", "sha256"}} of every file below clip_dir except files.json, sorted."""
+def manifest_bytes(clip_dir: Path, known: dict[str, str] | None = None) -> bytes:
+    """files.json of a clip directory: {relative posix path: {"bytes", "sha256"}} of every other file, sorted.
+
+    known: {relative path: sha256} the caller already computed while writing those files (not hashed again)."""
+    known = known or {}
     out = {}
     for path in sorted(p for p in Path(clip_dir).rglob("*") if p.is_file()):
         rel = path.relative_to(clip_dir).as_posix()
         if rel != fmt.FILES_JSON:
-            out[rel] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
-    return out
-
-
-def manifest_bytes(manifest: dict[str, dict[str, Any]]) -> bytes:
-    return json_bytes(manifest)
+            out[rel] = {"bytes": path.stat().st_size, "sha256": known.get(rel) or sha256_file(path)}
+    return json_bytes(out)
 
 
 def verify_clip(clip_dir: Path, entry: dict[str, Any], hashes: bool = True) -> list[str]:
@@ -47,7 +46,7 @@ def verify_clip(clip_dir: Path, entry: dict[str, Any], hashes: bool = True) -> l
             raw = path.read_bytes()
         except OSError:
             return [f"{fmt.FILES_JSON} is missing"]
-        if sha256_file(path) != entry[FILES_SHA_KEY]:
+        if sha256_bytes(raw) != entry[FILES_SHA_KEY]:
             return [f"{fmt.FILES_JSON} was changed"]
         expected = json.loads(raw)
         extra_allowed = False

@@ -17,9 +17,9 @@ import numpy as np
 from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS
 from synth.dataset import format as fmt
 from synth.dataset.reader import DatasetReader, read_index
-from synth.dataset.verify import FILES_SHA_KEY, file_manifest, manifest_bytes, verify_clip
+from synth.dataset.verify import FILES_SHA_KEY, manifest_bytes, verify_clip
 from synth.errors import DatasetError
-from synth.io import fsync_dir, json_bytes, json_line, sha256_file, write_bytes_atomic
+from synth.io import fsync_dir, json_bytes, json_line, sha256_bytes, sha256_file, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +236,9 @@ class DatasetWriter:
         write_bytes_atomic(tmp / fmt.CLIP_JSON, json_bytes(meta))
         labels_sha = write_npz_deterministic(tmp / fmt.LABELS_NPZ, labels, compress=False)
         heatmaps_sha = write_npz_deterministic(tmp / fmt.HEATMAPS_NPZ, hm, compress=True)
-        write_bytes_atomic(tmp / fmt.FILES_JSON, manifest_bytes(file_manifest(tmp)))
-        files_sha = sha256_file(tmp / fmt.FILES_JSON)
+        manifest = manifest_bytes(tmp, known={fmt.LABELS_NPZ: labels_sha, fmt.HEATMAPS_NPZ: heatmaps_sha})
+        write_bytes_atomic(tmp / fmt.FILES_JSON, manifest)
+        files_sha = sha256_bytes(manifest)
         fsync_dir(tmp)
 
         final = self.clip_dir(clip_id)
