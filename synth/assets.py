@@ -32,7 +32,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from synth.errors import AssetError, ConfigError
 from synth.io import sha256_file, write_text_atomic
-from synth.schema import FrozenModel, validation_error_line
+from synth.schema import FrozenModel, load_yaml, validation_error_line
 
 ASSET_PREFIX = "asset:"
 #: Environment variable naming the asset root when the config has no `assets.root`.
@@ -142,7 +142,9 @@ def load_manifest(directory: str | Path | None = None) -> AssetManifest:
     sources: dict[str, AssetSource] = {}
     for path in sorted(directory.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text())
+            data = load_yaml(path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(str(path), f"byte {exc.start}", "not UTF-8 text; save the manifest as UTF-8") from None
         except yaml.YAMLError as exc:
             raise ConfigError(str(path), "-", f"YAML syntax error: {getattr(exc, 'problem', exc)}") from None
         if not isinstance(data, dict):

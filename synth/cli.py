@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from synth.commands import positive_int
+from synth.cli_base import (OneLineParser, add_debug_flag, configure_logging, positive_int, run_command,
+                             split_debug)
 from synth.errors import EgorigError
 
 log = logging.getLogger("synth")
@@ -86,7 +87,11 @@ def cmd_lens(args: argparse.Namespace) -> int:
                 }
             )
     if args.json:
-        print(json.dumps(rows, indent=2))
+        try:
+            text = json.dumps(rows, indent=2, allow_nan=False)  # strict JSON: never NaN or Infinity
+        except ValueError:
+            raise EgorigError(f"{args.path}: a lens value is not finite; check the calibration's numbers") from None
+        print(text)
     else:
         for row in rows:
             c = row["cycles"]
@@ -132,8 +137,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="synth", description="egorig's synthetic data generator")
+    parser = OneLineParser(prog="synth", description="egorig's synthetic data generator")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_debug_flag(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="validate a render config (or sweep) and print it with its hash")
@@ -161,17 +167,10 @@ def _register_pipeline_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
-    try:
-        return COMMANDS[args.command](args)
-    except EgorigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    argv, debug = split_debug(argv)
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    return run_command(COMMANDS[args.command], args, debug)
 
 
 if __name__ == "__main__":

@@ -8,32 +8,9 @@ import logging
 from pathlib import Path
 from typing import Callable
 
+from synth.cli_base import frame_list, non_negative_int, positive_int
+
 log = logging.getLogger("synth")
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (a count of clips, workers, frames)."""
-    return _int_at_least(text, 1)
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0 (retries, restarts)."""
-    return _int_at_least(text, 0)
-
-
-def _int_at_least(text: str, low: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < low:
-        raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-    return value
-
-
-def frame_list(text: str) -> list[int]:
-    """argparse type: comma-separated frame numbers >= 0, e.g. "0,5,10"."""
-    return [_int_at_least(part.strip(), 0) for part in text.split(",")]
 
 
 def _config_and_dir(path: str):
@@ -96,7 +73,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from synth.dataset.ego4view import export_ego4view
 
-    out = export_ego4view(Path(args.dataset), Path(args.out))  # args.profile: argparse allows only "ego4view"
+    # args.profile: argparse allows only "ego4view"
+    out = export_ego4view(Path(args.dataset), Path(args.out), overwrite=args.overwrite)
     print(f"wrote {out}")
     return 0
 
@@ -197,6 +175,7 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
     p.add_argument("profile", choices=["ego4view"])
     p.add_argument("dataset")
     p.add_argument("--out", required=True)
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
     commands["export"] = cmd_export
 
     p = sub.add_parser("render", help="render a dataset with Blender in this process")

@@ -7,6 +7,10 @@ class EgorigError(Exception):
     """Base class: the message is printed as-is by the CLI, without a traceback."""
 
 
+#: The file of a ConfigError raised where the config's path is not known; the command line names the file.
+CONFIG_PLACEHOLDER = "<config>"
+
+
 class ConfigError(EgorigError):
     """A config file is invalid; the message names the file, the field path and what is allowed."""
 

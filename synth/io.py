@@ -38,6 +38,18 @@ def fsync_dir(path: str | os.PathLike) -> None:
 
 
 @contextlib.contextmanager
+def naming_os_errors(path: str | os.PathLike) -> Iterator[None]:
+    """Give an OSError raised without a file name (a write on an open handle: a full disk, EFBIG, EIO) the name
+    `path`, so the error message says which file could not be written."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, make_parents: bool = True) -> Iterator[Path]:
     """Yield a staging path to write `path` through; on success it replaces `path`, on an error it is removed.
 
@@ -48,10 +60,11 @@ def atomic_path(path: str | os.PathLike, make_parents: bool = True) -> Iterator[
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_sibling(path)
     try:
-        yield tmp
-        if not tmp.exists():
-            raise OSError(f"{path}: the writer produced no file")
-        os.replace(tmp, path)
+        with naming_os_errors(path):
+            yield tmp
+            if not tmp.exists():
+                raise OSError(f"{path}: the writer produced no file")
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -102,3 +102,65 @@ def test_interrupted_label_farm_resumes_to_the_same_dataset(config_path, referen
     for clip_id in DatasetReader(reference).clip_ids:
         _same_clip(out, reference, clip_id)
     assert (out / "dataset.json").read_bytes() == (reference / "dataset.json").read_bytes()
+
+
+DRIVER_SCRIPT = """
+import sys
+from pathlib import Path
+from synth.config import load_config
+from synth.farm.driver import run_farm
+from synth.farm.jobs import FarmOptions
+from synth.run.renderer import label_only_renderer
+cfg = load_config(Path(sys.argv[1]))
+run_farm(cfg, Path(sys.argv[2]), 50, Path(sys.argv[1]).parent,
+         FarmOptions(workers=2, threads_per_worker=1, progress=False, faults="hang_once:0"),
+         renderer=label_only_renderer)
+"""
+
+
+def _session_members(sid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of every process in session `sid` (the driver's, which its Ray processes inherit)."""
+    from synth.farm.procs import PROC
+
+    members = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat[stat.rfind(")") + 2:].split()[3]) == sid:
+                members.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
+        except (OSError, ValueError, IndexError):
+            continue
+    return members
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="the process table is read from Linux /proc")
+def test_local_ray_processes_die_with_a_sigkilled_driver(config_path, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER_SCRIPT)
+    out = tmp_path / "farm"
+    driver = subprocess.Popen([sys.executable, str(script), str(config_path), str(out)], cwd=REPO,
+                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while not (out / "index.jsonl").is_file() and time.monotonic() < deadline:  # workers are committing
+            assert driver.poll() is None, "the farm driver exited early"
+            time.sleep(0.5)
+        members = _session_members(driver.pid)
+        ray_procs = [cmd for _, cmd in members if "ray::" in cmd or "/ray/" in cmd]
+        assert any("raylet" in c for c in ray_procs) and any("ray::DashboardAgent" in c for c in ray_procs), members
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+        deadline = time.monotonic() + 20
+        while _session_members(driver.pid) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _session_members(driver.pid) == []
+    finally:
+        for pid, _ in _session_members(driver.pid):  # never leave a test's processes behind
+            os.kill(pid, signal.SIGKILL)

@@ -8,7 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from synth.errors import EgorigError
+from synth.cli_base import (OneLineParser, add_debug_flag, configure_logging, positive_int, run_command,
+                             split_debug)
 
 
 def _overrides(args) -> list[dict]:
@@ -72,7 +73,8 @@ def cmd_fixture(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="egotrain", description=__doc__)
+    parser = OneLineParser(prog="egotrain", description=__doc__)
+    add_debug_flag(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("fit", help="train the configured stages (resumes from checkpoints in train.out_dir)")
     p.add_argument("config")
@@ -105,9 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("fixture", help="write a small synthetic dataset (stick-figure images) for smoke runs")
     p.add_argument("out")
-    p.add_argument("--identities", type=int, default=4)
-    p.add_argument("--frames", type=int, default=16)
-    p.add_argument("--image-size", type=int, default=128)
+    p.add_argument("--identities", type=positive_int, default=4)
+    p.add_argument("--frames", type=positive_int, default=16)
+    p.add_argument("--image-size", type=positive_int, default=128)
     p.add_argument("--format", choices=["jpg", "png"], default="jpg")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_fixture)
@@ -115,13 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    argv, debug = split_debug(argv)
+    configure_logging(False, "%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except EgorigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(args.func, args, debug)
 
 
 if __name__ == "__main__":

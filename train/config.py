@@ -7,17 +7,18 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from synth.constants import DEFAULT_HEATMAP_SIZE
 from synth.errors import ConfigError
+from synth.schema import FrozenModel
 
 #: Stage names in pipeline order.
 STAGES = ("heatmap", "refine", "pose3d")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Model(FrozenModel):
+    """Immutable, unknown keys refused, no booleans for numbers, finite numbers only (as the render configs)."""
 
 
 class DataConfig(_Model):
@@ -173,7 +174,10 @@ def parse_override(text: str) -> dict[str, Any]:
     parts = key.strip().split(".")
     for p in parts[:-1]:
         node = node.setdefault(p, {})
-    node[parts[-1]] = yaml.safe_load(value)
+    try:
+        node[parts[-1]] = yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise ConfigError("--set", key.strip(), f"the value {value!r} is not valid YAML") from None
     return out
 
 
@@ -198,16 +202,23 @@ def load_config(path: str | Path, overrides: list[dict[str, Any]] | None = None)
     import yaml
 
     from synth.config import deep_merge
+    from synth.schema import load_yaml
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(str(path), "-", "file not found; pass a trainer config (see train_configs/)")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), f"byte {exc.start}", "not UTF-8 text; save the config as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "-", f"cannot read ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "-"
         raise ConfigError(str(path), where, f"YAML syntax error: {getattr(exc, 'problem', None) or exc}") from None
+    if data is None:
+        raise ConfigError(str(path), "-", "the file is empty (or only comments); see train_configs/ for a config")
     if not isinstance(data, dict):
         raise ConfigError(str(path), "-", "top level must be a mapping")
     for ov in overrides or []:

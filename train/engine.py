@@ -410,13 +410,13 @@ def fit(cfg: Config) -> dict[str, dict]:
 
     out_dir = Path(cfg.train.out_dir)
     prev_dir = Path(cfg.train.init_dir) if cfg.train.init_dir else out_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
-    write_json_atomic(out_dir / "config.json", {"config": cfg.model_dump(mode="json"), "config_hash": cfg.hash()})
     device = resolve_device(cfg.train.device)
-    train_ds = build_dataset(cfg, cfg.data.train_split)
+    train_ds = build_dataset(cfg, cfg.data.train_split)  # a missing or damaged dataset fails before out_dir exists
     val_ds = build_dataset(cfg, cfg.data.val_split)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out_dir / "config.json", {"config": cfg.model_dump(mode="json"), "config_hash": cfg.hash()})
     groups = view_groups(list(train_ds.views), cfg.data.groups)
     workers = cfg.data.num_workers
     results: dict[str, dict] = {}

@@ -15,7 +15,7 @@ from synth.bodies.anny_retarget import AnnyRetargeter, zero_motion
 from synth.bodies.base import BodyIdentity, PosedBody
 from synth.bodies.determinism import fixed_torch_threads
 from synth.constants import EGO16_JOINTS
-from synth.errors import ConfigError
+from synth.errors import CONFIG_PLACEHOLDER, ConfigError
 from synth.motions.clip import MotionClip
 
 BACKEND_NAME = "anny"
@@ -101,7 +101,7 @@ class AnnyBackend:
 
     def __init__(self, batch_frames: int = DEFAULT_BATCH_FRAMES) -> None:
         if batch_frames < 1:
-            raise ConfigError("<config>", "body.options.batch_frames", f"must be >= 1, got {batch_frames}")
+            raise ConfigError(CONFIG_PLACEHOLDER, "body.options.batch_frames", f"must be >= 1, got {batch_frames}")
         self.batch_frames = int(batch_frames)
         self._model = anny_data.load_model()
         self._topology = anny_data.load_topology()

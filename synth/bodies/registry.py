@@ -7,7 +7,7 @@ import inspect
 from typing import Any
 
 from synth.bodies.base import BodyBackend
-from synth.errors import ConfigError
+from synth.errors import CONFIG_PLACEHOLDER, ConfigError
 
 #: Backend name -> "module:class", imported only when that backend is asked for.
 BACKENDS: dict[str, str] = {
@@ -20,12 +20,13 @@ def get_backend(name: str, **options: Any) -> BodyBackend:
     """Construct the body backend called `name` with its options (raises ConfigError for an unknown name)."""
     if name not in BACKENDS:
         allowed = ", ".join(repr(n) for n in BACKENDS)
-        raise ConfigError("<config>", "body.backend", f"unknown body backend {name!r}; allowed: {allowed}")
+        raise ConfigError(CONFIG_PLACEHOLDER, "body.backend", f"unknown body backend {name!r}; allowed: {allowed}")
 
     module_name, class_name = BACKENDS[name].split(":")
     backend_class = getattr(importlib.import_module(module_name), class_name)
     try:
         inspect.signature(backend_class).bind(**options)
     except TypeError as exc:
-        raise ConfigError("<config>", "body.options", f"invalid options for body backend {name!r}: {exc}") from exc
+        raise ConfigError(CONFIG_PLACEHOLDER, "body.options",
+                          f"invalid options for body backend {name!r}: {exc}") from exc
     return backend_class(**options)

@@ -14,6 +14,7 @@ import numpy as np
 from synth.constants import EGO4VIEW_JOINT_NAMES, M_TO_CM, NUM_JOINTS, VIS_OUTSIDE
 from synth.dataset import format as fmt
 from synth.dataset.reader import DatasetReader
+from synth.dataset.staging import staged_output_dir
 from synth.io import atomic_path, write_bytes_atomic
 from synth.errors import DatasetError
 
@@ -142,14 +143,20 @@ def export_ego4view(
     """Write the Ego4View-Syn layout of a native dataset into `out_dir`; returns out_dir.
 
     clip_ids: a subset to export (default: all completed clips). link: hard-link JPEG images instead of copying.
-    overwrite: allow a non-empty out_dir (files are replaced). A label-only dataset exports without fisheye_rgb/.
+    overwrite: replace an earlier export in out_dir (the whole tree is written aside and renamed into place, so a
+    failed export leaves out_dir as it was). A label-only dataset exports without fisheye_rgb/.
     """
     reader = DatasetReader(dataset_dir)
-    out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise DatasetError(f"{out}: not empty; choose a new export directory or pass overwrite=True")
-    out.mkdir(parents=True, exist_ok=True)
-    ids = reader.clip_ids if clip_ids is None else list(clip_ids)
+    out = Path(out_dir).absolute()
+    root = reader.root.absolute()
+    if out == root or root in out.parents:
+        raise DatasetError(f"{out}: is inside the dataset {root}; export to a directory outside it")
+    with staged_output_dir(out, overwrite=overwrite, marker=README_NAME, command="synth export") as stage:
+        _write_export(reader, stage, reader.clip_ids if clip_ids is None else list(clip_ids), link)
+    return out
+
+
+def _write_export(reader: DatasetReader, out: Path, ids: list[str], link: bool) -> None:
     views = reader.views
     width, height = reader.image_size
     hm_size = reader.heatmap_size
@@ -193,7 +200,6 @@ def export_ego4view(
 
     _write_splits(reader, out, character_of)
     write_bytes_atomic(out / README_NAME, readme_text(reader, has_images).encode("utf-8"))
-    return out
 
 
 def _write_splits(reader: DatasetReader, out: Path, character_of: dict[str, str]) -> None:

@@ -28,6 +28,11 @@ DEPTH_DIR = "depth"
 PARTS_DIR = "parts"
 OBJECTS_DIR = "objects"
 PREVIEWS_DIR = "previews"
+#: Run logs (Blender's, the farm's fault markers) and the farm's record of failed clips.
+LOGS_DIR = "logs"
+FAILURES_JSONL = "failures.jsonl"
+#: Entries a run may create in a dataset directory before dataset.json exists (anything else there is not ours).
+RUN_ENTRIES = (CLIPS_DIR, LOGS_DIR, FAILURES_JSONL, PREVIEWS_DIR)
 #: Image file stem of frame `frame` (its labels' frame_index value): rgb/<view>/<stem>.<ext>.
 FRAME_STEM = "{frame:06d}"
 #: Image formats a dataset may declare in dataset.json "image.format" (None = label-only dataset).

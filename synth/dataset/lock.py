@@ -100,6 +100,8 @@ class DatasetLock:
     def acquire(self) -> "DatasetLock":
         """Take the lock, or raise DatasetError naming the holder."""
         self._created_root = not self.root.exists()
+        if self.root.exists() and not self.root.is_dir():
+            raise DatasetError(f"{self.root}: exists and is not a directory; choose another --out")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -50,6 +50,10 @@ def read_index(path: Path) -> tuple[dict[str, dict], bool]:
     return entries, torn
 
 
+#: The fix for a damaged committed clip.
+REDO_HINT = "rerun the command that made the dataset, which redoes damaged clips (`synth verify DIR` lists them)"
+
+
 class DatasetReader:
     """Read access to one dataset directory written by DatasetWriter.
 
@@ -160,10 +164,9 @@ class DatasetReader:
         try:
             return json.loads(path.read_text())
         except FileNotFoundError:
-            raise DatasetError(f"{path}: missing; delete the clip's line from {fmt.INDEX_JSONL} and rerun") from None
+            raise DatasetError(f"{path}: missing; {REDO_HINT}") from None
         except ValueError as exc:
-            raise DatasetError(f"{path}: corrupt ({exc}); delete the clip's line from {fmt.INDEX_JSONL} and rerun") \
-                from None
+            raise DatasetError(f"{path}: corrupt ({exc}); {REDO_HINT}") from None
 
     def identity_of(self, clip_id: str) -> str:
         """The body identity of a clip (clip.json identity.identity_id): what splits keep apart."""
@@ -175,7 +178,7 @@ class DatasetReader:
         if got != want:
             raise DatasetError(
                 f"{path}: sha256 {got[:12]}... differs from {fmt.INDEX_JSONL} ({want[:12]}...); the file is corrupt: "
-                f"delete the clip's directory and its index line, then rerun to regenerate it"
+                f"{REDO_HINT}"
             )
 
     def labels(self, clip_id: str, verify: bool = False) -> dict[str, np.ndarray]:
@@ -201,11 +204,9 @@ class DatasetReader:
             with np.load(path, allow_pickle=False) as npz:
                 return {key: npz[key] for key in npz.files}
         except FileNotFoundError:
-            raise DatasetError(f"{path}: missing; delete the clip's line from {fmt.INDEX_JSONL} and rerun") from None
+            raise DatasetError(f"{path}: missing; {REDO_HINT}") from None
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise DatasetError(
-                f"{path}: corrupt ({exc}); delete the clip's directory and index line, then rerun"
-            ) from None
+            raise DatasetError(f"{path}: corrupt ({exc}); {REDO_HINT}") from None
 
     def heatmaps(self, clip_id: str, frame: int | None = None, verify: bool = False) -> np.ndarray:
         """Heatmaps (F, V, 15, S, S) float16, or one frame's (V, 15, S, S) when `frame` is given.
@@ -233,12 +234,11 @@ class DatasetReader:
                 fh.seek(fh.tell() + row * frame_bytes)
                 data = fh.read(frame_bytes)
         except FileNotFoundError:
-            raise DatasetError(f"{path}: missing; delete the clip's line from {fmt.INDEX_JSONL} and rerun") from None
+            raise DatasetError(f"{path}: missing; {REDO_HINT}") from None
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-            raise DatasetError(f"{path}: corrupt ({exc}); delete the clip's directory and index line, then rerun") \
-                from None
+            raise DatasetError(f"{path}: corrupt ({exc}); {REDO_HINT}") from None
         if len(data) != frame_bytes:
-            raise DatasetError(f"{path}: truncated at frame {frame}; delete the clip and rerun")
+            raise DatasetError(f"{path}: truncated at frame {frame}; {REDO_HINT}")
         return np.frombuffer(data, dtype=dtype).reshape(shape[1:])
 
     def frames(self, clip_id: str) -> np.ndarray:
@@ -249,7 +249,7 @@ class DatasetReader:
                 with np.load(path, allow_pickle=False) as npz:
                     self._frames_cache[clip_id] = np.asarray(npz["frame_index"], dtype=np.int64)
             except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-                raise DatasetError(f"{path}: cannot read frame_index ({exc}); delete the clip and rerun") from None
+                raise DatasetError(f"{path}: cannot read frame_index ({exc}); {REDO_HINT}") from None
         return self._frames_cache[clip_id]
 
     def row(self, clip_id: str, frame: int) -> int:

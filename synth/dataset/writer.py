@@ -18,8 +18,10 @@ from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS
 from synth.dataset import format as fmt
 from synth.dataset.reader import DatasetReader, read_index
 from synth.dataset.verify import FILES_SHA_KEY, manifest_bytes, verify_clip
+from synth.dataset.lock import LOCK_NAME
 from synth.errors import DatasetError
-from synth.io import fsync_dir, json_bytes, json_line, sha256_bytes, sha256_file, write_bytes_atomic
+from synth.io import (fsync_dir, json_bytes, json_line, naming_os_errors, sha256_bytes, sha256_file,
+                      write_bytes_atomic)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ def write_npz_deterministic(path: Path, arrays: Mapping[str, np.ndarray], compre
     array made C-contiguous first (np.save writes Fortran-ordered arrays differently).
     """
     compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    with open(path, "wb") as fh:
+    with naming_os_errors(path), open(path, "wb") as fh:
         with zipfile.ZipFile(fh, mode="w", compression=compression, compresslevel=ZIP_COMPRESS_LEVEL) as zf:
             for key in sorted(arrays):
                 info = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_EPOCH)
@@ -81,8 +83,16 @@ class DatasetWriter:
         self.index_path = self.root / fmt.INDEX_JSONL
         self._fresh_tmp: set[str] = set()
         meta = self._normalise_meta(dataset_meta)
+        if not self.dataset_json.exists() and self.root.is_dir():
+            foreign = sorted(p.name for p in self.root.iterdir() if p.name not in (LOCK_NAME, *fmt.RUN_ENTRIES))
+            if foreign:
+                raise DatasetError(f"{self.root}: not empty and not an egorig dataset (holds {foreign[0]!r}"
+                                   f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); choose a new or "
+                                   f"empty --out directory")
         self.root.mkdir(parents=True, exist_ok=True)
         self.clips_dir.mkdir(exist_ok=True)
+        #: Whether this writer created the dataset (so discard_if_empty may remove it again).
+        self.created = not self.dataset_json.exists()
         if self.dataset_json.exists():
             existing = self._load_existing()
             if dataset_kind(existing) != meta["kind"]:
@@ -180,6 +190,21 @@ class DatasetWriter:
     # ------------------------------------------------------------------ clips
     def clip_dir(self, clip_id: str) -> Path:
         return self.clips_dir / clip_id
+
+    def discard_if_empty(self) -> bool:
+        """Remove the files this writer created when no clip was ever committed (a run that failed on its first
+        clip leaves no dataset behind); True when removed. A resumed or non-empty dataset is never touched."""
+        if not self.created or self._index or (self.index_path.exists() and self.index_path.stat().st_size):
+            return False
+        for tmp in self._fresh_tmp:
+            shutil.rmtree(self.clips_dir / f".{tmp}.tmp", ignore_errors=True)
+        self.index_path.unlink(missing_ok=True)
+        self.dataset_json.unlink(missing_ok=True)
+        try:
+            self.clips_dir.rmdir()
+        except OSError:  # something else was put there: keep it
+            return False
+        return True
 
     def clip_dir_tmp(self, clip_id: str) -> Path:
         """The staging directory clips/.<clip_id>.tmp/; the first call per clip wipes a leftover from a crash."""

@@ -18,6 +18,8 @@ from synth.dataset import format as fmt
 from synth.farm.faults import parse_faults
 from synth.farm.jobs import ClipFailed, ClipJob, FarmError, FarmOptions, WorkerSpec, failure_record
 from synth.farm.pool import WorkerPool, first_line
+from synth.farm.procs import descendants, process_table
+from synth.farm.reaper import start_reaper, stop_reaper
 from synth.io import json_line, write_bytes_atomic
 from synth.dataset.lock import DatasetLock
 from synth.run.dataset import DatasetRun
@@ -26,7 +28,7 @@ from synth.run.renderer import factory_image_format
 log = logging.getLogger(__name__)
 
 #: Written next to index.jsonl: one JSON line per clip that failed its last attempt in the latest run.
-FAILURES_JSONL = "failures.jsonl"
+FAILURES_JSONL = fmt.FAILURES_JSONL
 #: Environment variables forwarded to workers on a remote cluster (caches of the body model and warp kernels).
 FORWARDED_ENV = ("EGORIG_CACHE_DIR", "ANNY_CACHE_DIR", "WARP_CACHE_PATH")
 #: How often the driver wakes up to notice a stop request while waiting for results, s.
@@ -82,13 +84,17 @@ class StopRequest:
         return self.signal_name is not None
 
 
-def init_ray(options: FarmOptions) -> bool:
+def init_ray(options: FarmOptions) -> Callable[[], None] | None:
     """Connect to the cluster named by options.address / RAY_ADDRESS, or start a local one sized to the workers.
-    Returns True when this call started Ray (so the driver shuts it down again)."""
+
+    Returns the function that shuts down what this call started (None when Ray was already initialised). A local
+    instance gets a reaper (synth/farm/reaper.py), so its processes die with this one even after a SIGKILL.
+    """
     import ray
 
     if ray.is_initialized():
-        return False
+        return None
+    reaper = None
     address = options.address or os.environ.get("RAY_ADDRESS")
     quiet = dict(logging_level=logging.WARNING, log_to_driver=False)
     try:
@@ -99,11 +105,17 @@ def init_ray(options: FarmOptions) -> bool:
             gpus = None if options.gpus_per_worker > 0 else 0
             ray.init(address="local", num_cpus=options.workers * options.threads_per_worker, num_gpus=gpus,
                      include_dashboard=False, **quiet)
+            reaper = start_reaper()
             lower_monitor_priority()
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address!r}" if address else "a local Ray instance"
         raise FarmError(f"could not start or reach {where}: {first_line(exc)}") from None
-    return True
+
+    def shutdown() -> None:
+        ray.shutdown()
+        stop_reaper(reaper)
+
+    return shutdown
 
 
 #: Command-line fragments of the local Ray instance's monitoring processes (metrics and dashboard agents, the
@@ -121,35 +133,11 @@ def lower_monitor_priority() -> int:
     run in the gaps instead of taking turns with the Blender workers. GCS, the raylet and the workers keep their
     priority. Linux only (reads /proc); elsewhere nothing changes.
     """
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return 0
-    parents: dict[int, int] = {}
-    cmdlines: dict[int, str] = {}
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            parents[int(entry.name)] = int(stat[stat.rfind(")") + 2:].split()[1])
-            argv = (entry / "cmdline").read_bytes().split(b"\0")[:3]  # program (or title) and script path
-            cmdlines[int(entry.name)] = b" ".join(argv).decode(errors="replace")
-        except (OSError, ValueError, IndexError):
-            continue
-
-    def ours(pid: int) -> bool:  # a descendant of this process (never another user's Ray)
-        seen = 0
-        while pid > 1 and seen < 64:
-            pid, seen = parents.get(pid, 0), seen + 1
-            if pid == os.getpid():
-                return True
-        return False
-
     lowered = 0
-    for pid, cmd in cmdlines.items():
-        if any(tag in cmd for tag in RAY_MONITOR_PROCESSES) and ours(pid):
+    for proc in descendants(process_table(), os.getpid()):  # never another user's Ray
+        if any(tag in proc.cmdline for tag in RAY_MONITOR_PROCESSES):
             try:
-                os.setpriority(os.PRIO_PROCESS, pid, MONITOR_NICE)
+                os.setpriority(os.PRIO_PROCESS, proc.pid, MONITOR_NICE)
                 lowered += 1
             except OSError:
                 continue
@@ -187,8 +175,6 @@ def run_farm(cfg: RenderConfig, out_dir: Path, num_clips: int, config_dir: Path 
 
 def _run_locked(cfg, out_dir, num_clips, config_dir, options, renderer, faults, rig, asset_hash, run) -> FarmSummary:
     """run_farm while holding the directory's writer lock (run: the resumed dataset, or None for a new one)."""
-    import ray
-
     def spec_for(name: str) -> WorkerSpec:
         return WorkerSpec(cfg=cfg, config_dir=config_dir, out_dir=out_dir, name=name,
                           threads=options.threads_per_worker,
@@ -197,7 +183,7 @@ def _run_locked(cfg, out_dir, num_clips, config_dir, options, renderer, faults, 
 
     summary = FarmSummary(requested=num_clips)
     start = time.perf_counter()
-    started_ray = init_ray(options)
+    shutdown_ray = init_ray(options)
     stop = StopRequest()
     stop.install()
     pool = None
@@ -219,8 +205,8 @@ def _run_locked(cfg, out_dir, num_clips, config_dir, options, renderer, faults, 
         if pool is not None:
             pool.kill_all()
         stop.restore()
-        if started_ray:
-            ray.shutdown()
+        if shutdown_ray is not None:
+            shutdown_ray()
     summary.interrupted = stop.signal_name
     if run is not None:  # splits over every committed clip (also after failures or a stop request)
         result = run.finish()

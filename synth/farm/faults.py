@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from synth.dataset import format as fmt
 from synth.errors import ConfigError
 
 #: The environment variable the `synth farm` command reads; a testing hook, never needed in production.
@@ -61,7 +62,7 @@ def parse_faults(text: str | None) -> FaultPlan:
 
 def fault_marker(out_dir: Path, index: int, kind: str = "crash_once") -> Path:
     """The file that records that crash_once (or hang_once) already fired for clip `index` in this output dir."""
-    return Path(out_dir) / "logs" / f"fault_{kind}_{index:06d}"
+    return Path(out_dir) / fmt.LOGS_DIR / f"fault_{kind}_{index:06d}"
 
 
 def _first_time(out_dir: Path, index: int, kind: str) -> bool:

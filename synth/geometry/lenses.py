@@ -697,7 +697,10 @@ def _read_calibration_text(path: str | Path) -> str:
             parts = name[len(BUILTIN_PREFIX):].split("/")
             resource = importlib.resources.files("synth").joinpath("data", "calib", *parts)
             return resource.read_text(encoding="utf-8")
-        return Path(name).expanduser().read_text(encoding="utf-8")
+        return Path(name).expanduser().read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AssetError(f"{name}: byte {exc.start}: not UTF-8 text; an OCamCalib calibration is a UTF-8 JSON file: "
+                         f"save it as UTF-8") from None
     except OSError as exc:
         raise AssetError(
             f"{name}: cannot read the OCamCalib calibration ({exc.strerror or exc}); give an existing JSON file or a "

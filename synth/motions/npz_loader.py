@@ -159,6 +159,9 @@ def load_motion_npz(path: str | Path, fps: float | None = None, name: str | None
         raise AssetError(f"{path}: motion file not found; pass the path of an AMASS/BEDLAM .npz file")
     if fps is not None and not (np.isfinite(fps) and fps > 0):
         raise AssetError(f"{path}: requested fps must be a positive number, got {fps}")
+    if not zipfile.is_zipfile(path):
+        raise AssetError(f"{path}: not an .npz file (an .npz is a zip archive of arrays); pass an AMASS/BEDLAM motion "
+                         f"saved with numpy.savez")
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:

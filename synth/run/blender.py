@@ -12,7 +12,7 @@ from synth.dataset import format as fmt
 from synth.scene.spec import ClipSpec
 
 #: Blender's own output goes here, relative to the dataset directory.
-BLENDER_LOG = Path("logs") / "blender.log"
+BLENDER_LOG = Path(fmt.LOGS_DIR) / "blender.log"
 #: File extension of each render pass.
 PASS_EXTENSIONS = {"depth": ".exr", "parts": ".png", "objects": ".png"}
 

@@ -81,12 +81,16 @@ def _run_locked(sampler: ClipSampler, out_dir: Path, num_clips: int, renderer: R
     run = DatasetRun(sampler.cfg, sampler.rig, out_dir, renderer.image_format, renderer.blender_version(),
                      sampler.assets.manifest_hash)
     todo = run.todo(num_clips)
-    # The context manager ends the bar's line even when a clip fails, so an error message starts on its own line.
-    with tqdm(total=len(todo) * sampler.cfg.clips.frames, unit="frame", disable=not progress or not todo,
-              desc=f"clips 0/{len(todo)}") as bar:
-        for n, index in enumerate(todo):
-            run.commit(produce_clip(sampler, index, renderer, run.tmp_dir, bar.update))
-            bar.set_description(f"clips {n + 1}/{len(todo)}")
+    try:
+        # The context manager ends the bar's line even when a clip fails, so an error message starts on its own line.
+        with tqdm(total=len(todo) * sampler.cfg.clips.frames, unit="frame", disable=not progress or not todo,
+                  desc=f"clips 0/{len(todo)}") as bar:
+            for n, index in enumerate(todo):
+                run.commit(produce_clip(sampler, index, renderer, run.tmp_dir, bar.update))
+                bar.set_description(f"clips {n + 1}/{len(todo)}")
+    except BaseException:
+        run.writer.discard_if_empty()  # a new dataset whose first clip failed leaves nothing behind
+        raise
     return run.finish()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from synth.assets import ResolvedAssets, is_asset_ref, resolve_config_assets
 from synth.config import RenderConfig
-from synth.errors import ConfigError
+from synth.errors import CONFIG_PLACEHOLDER, ConfigError
 
 
 class ContentFiles:
@@ -48,7 +48,7 @@ class ContentFiles:
                 p = self.config_dir / p
             matches = sorted(glob.glob(str(p)))
             if not matches and must_match:
-                raise ConfigError("<config>", f"{where}[{i}]", f"no file matches {str(p)!r}")
+                raise ConfigError(CONFIG_PLACEHOLDER, f"{where}[{i}]", f"no file matches {str(p)!r}")
             files.extend([Path(m) for m in matches] if matches else [p])
         return files
 

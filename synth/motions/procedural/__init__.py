@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from synth.errors import ConfigError
+from synth.errors import CONFIG_PLACEHOLDER, ConfigError
 from synth.motions.clip import MotionClip
 from synth.motions.procedural import floor, jump, kick, locomotion, lower_body, rhythmic, standing
 from synth.motions.procedural.curves import _draw, ease
@@ -104,12 +104,12 @@ def _check_families(families) -> tuple[str, ...]:
     for name in names:
         if name not in _GENERATORS:
             raise ConfigError(
-                file="<config>", field="motion.families",
+                file=CONFIG_PLACEHOLDER, field="motion.families",
                 problem=f"unknown family {name!r}; allowed: {', '.join(FAMILIES)}",
             )
     if not names:
         raise ConfigError(
-            file="<config>", field="motion.families", problem=f"empty list; allowed: {', '.join(FAMILIES)}"
+            file=CONFIG_PLACEHOLDER, field="motion.families", problem=f"empty list; allowed: {', '.join(FAMILIES)}"
         )
     return names
 
@@ -133,7 +133,7 @@ def generate(family: str, rng: np.random.Generator, num_frames: int, fps: float)
     _check_families((family,))
     if num_frames < 1 or not fps > 0:
         raise ConfigError(
-            file="<config>", field="clips", problem=f"need frames >= 1 and fps > 0, got {num_frames} and {fps}"
+            file=CONFIG_PLACEHOLDER, field="clips", problem=f"need frames >= 1 and fps > 0, got {num_frames} and {fps}"
         )
     pose = _Pose(int(num_frames), float(fps))
     params: dict = {}
