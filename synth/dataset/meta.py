@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from synth import __version__
 from synth.config import RenderConfig, config_hash, hashable_dict
 from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS
 from synth.geometry.rig import Rig
-from synth.io import jsonable
+from synth.io import jsonable, sha256_bytes
 from synth.scene.spec import ClipSpec
 
 
@@ -31,7 +32,16 @@ def dataset_meta(cfg: RenderConfig, rig: Rig, image_format: str | None, blender_
         "image": {"width": cfg.rig.resolution, "height": cfg.rig.resolution, "format": image_format},
         "heatmap": {"size": cfg.labels.heatmap_size, "sigma": cfg.labels.heatmap_sigma_px},
         "asset_manifest_hash": asset_manifest_hash,
+        "render_settings_hash": render_settings_hash(cfg, blender_version) if image_format is not None else None,
     }
+
+
+def render_settings_hash(cfg: RenderConfig, blender_version: str | None) -> str:
+    """16 hex digits of what decides a rendered image besides the scene: the render and output config sections
+    and the Blender version (two rendered datasets with equal hashes were rendered alike)."""
+    settings = {"render": cfg.render.model_dump(mode="json"), "output": cfg.output.model_dump(mode="json"),
+                "blender_version": blender_version}
+    return sha256_bytes(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode())[:16]
 
 
 def clip_meta(spec: ClipSpec, seed: int, asset_records: list[dict[str, Any]]) -> dict[str, Any]:
