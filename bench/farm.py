@@ -67,7 +67,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from synth.config import load_config
-    from synth.geometry.rig import build_rig
+    from synth.geometry.rig import config_rig
 
     cfg = load_config(args.config, overrides={"rig": {"resolution": args.resolution},
                                               "clips": {"frames": args.frames},
@@ -93,7 +93,7 @@ def main() -> int:
         "frames_per_clip": args.frames,
         "resolution_px": args.resolution,
         "preset": args.preset,
-        "views_per_frame": len(build_rig(cfg.rig, config_dir).views),
+        "views_per_frame": len(config_rig(cfg, config_dir).views),
         "frames_per_min": fpm,
         "scaling_efficiency_1_to_2_workers": fpm["2x1"] / (2.0 * fpm["1x1"]),
         "two_workers_vs_one_worker_two_threads": fpm["2x1"] / fpm["1x2"],

@@ -6,7 +6,9 @@ frame at a time in rotating order, so machine load drifts hit all of them alike:
              image write, log capture), plus the clip's labels and clip write amortised per frame
              (sampling and posing, ~13 ms per frame, are in bench/labels.py);
   bare       synth.blender.bare.BareLoop: the same scene objects, render(write_still=True) per view, nothing else;
-  nodenoise  egorig with denoising off (denoise cost = egorig render - nodenoise render, frame by frame).
+  nodenoise  egorig with denoising off (denoise cost = egorig render - nodenoise render, frame by frame);
+  native     egorig with render.camera: native (Cycles' fitted FISHEYE_LENS_POLYNOMIAL instead of the default's
+             exact OSL cameras): the OSL camera's cost is egorig / native, frame by frame.
 Each worker first renders one untimed view (kernel load, scene sync). At large sizes (>= LARGE_PX) a 2-core
 machine cannot afford many 872 px renders, so there egorig and bare render one front and one rear view per frame
 (seconds per frame = twice their sum: the rig is left/right symmetric), nodenoise one view, and the warm-up is
@@ -34,9 +36,10 @@ CONFIG = REPO / "render_configs" / "default.yaml"
 CLIP_INDEX = 1
 #: Resolutions at or above this count as "large" and get --frames-large frames.
 LARGE_PX = 512
-KINDS = ("egorig", "bare", "nodenoise")
+KINDS = ("egorig", "bare", "nodenoise", "native")
 #: Views rendered per frame at large sizes (None = all): one front and one rear camera, and one for nodenoise.
-LARGE_VIEWS = {"egorig": ("front_left", "back_left"), "bare": ("front_left", "back_left"), "nodenoise": ("front_left",)}
+LARGE_VIEWS = {"egorig": ("front_left", "back_left"), "bare": ("front_left", "back_left"), "nodenoise": ("front_left",),
+               "native": ("front_left", "back_left")}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -59,6 +62,8 @@ class _Worker:
         render = {"device": "cpu"}
         if self.kind == "nodenoise":
             render["denoise"] = False
+        if self.kind == "native":
+            render["camera"] = "native"
         cfg = load_config(CONFIG, overrides={"rig": {"resolution": resolution}, "clips": {"frames": frames},
                                              "render": render})
         self.cfg = cfg
@@ -228,6 +233,8 @@ def bench_resolution(conns: dict, resolution: int, frames: int, large: bool) -> 
         "overhead_ratio": egorig_spf / bare_spf,
         "overhead_ratio_render_loop_only": _mean(loop_e) / bare_spf,
         "overhead_ratio_per_frame": [x / y for x, y in zip(loop_e, loop_b)],
+        "osl_camera_ratio": _mean(loop_e) / _mean([per_frame_s(r, "wall_s") for r in per_frame["native"]]),
+        "osl_camera_ratio_per_frame": [x / per_frame_s(r, "wall_s") for x, r in zip(loop_e, per_frame["native"])],
         "breakdown_s_per_frame": breakdown,
         "frames": {k: per_frame[k] for k in KINDS},
         "scene_setup_s": {k: setup[k]["scene_setup_s"] for k in KINDS},
@@ -269,7 +276,8 @@ def main() -> int:
                 results.append(bench_resolution(conns, res, frames, large))
                 r = results[-1]
                 print(f"{res} px: egorig {r['egorig_s_per_frame']:.2f} s/frame ({r['egorig_s_per_image']:.2f} s/image)"
-                      f", bare {r['bare_s_per_frame']:.2f} s/frame, overhead x{r['overhead_ratio']:.3f}", flush=True)
+                      f", bare {r['bare_s_per_frame']:.2f} s/frame, overhead x{r['overhead_ratio']:.3f}, "
+                      f"OSL camera / native x{r['osl_camera_ratio']:.3f}", flush=True)
         finally:
             for k in KINDS:
                 try:
@@ -283,9 +291,10 @@ def main() -> int:
         "preset": "default",
         "device": "cpu",
         "clip_index": CLIP_INDEX,
-        "method": "3 warm processes in lockstep, rotating order per frame; egorig = BlenderRenderer.render_frame + "
-                  "labels and clip write per frame; bare = synth.blender.bare.BareLoop; denoise = egorig render - "
-                  "nodenoise render; at large sizes per frame = (4 / views rendered) x the rendered views' time",
+        "method": "4 warm processes in lockstep, rotating order per frame; egorig = BlenderRenderer.render_frame + "
+                  "labels and clip write per frame (OSL cameras, the default); bare = synth.blender.bare.BareLoop; "
+                  "denoise = egorig render - nodenoise render; osl_camera_ratio = egorig / native (render.camera "
+                  "native) render loop; at large sizes per frame = (4 / views rendered) x the rendered views' time",
         "load_average_start": list(load_start),
         "total_wall_s": time.perf_counter() - t_all,
         "resolutions": results,

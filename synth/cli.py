@@ -45,10 +45,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _rig_from_config_path(path: Path):
     from synth.config import load_config
-    from synth.geometry.rig import build_rig
+    from synth.geometry.rig import config_rig
 
     cfg = load_config(path)
-    return cfg, build_rig(cfg.rig, path.resolve().parent)
+    return cfg, config_rig(cfg, path.resolve().parent)
 
 
 def cmd_lens(args: argparse.Namespace) -> int:
@@ -68,6 +68,7 @@ def cmd_lens(args: argparse.Namespace) -> int:
         rows.append(
             {
                 "camera": Path(resolved).stem,
+                "render": "native",  # a calibration alone: its native Cycles fit (a config chooses render.camera)
                 "lens": calib.to_dict(),
                 "cycles": settings.to_dict(),
                 "max_fit_residual_px": settings.max_fit_residual_px,
@@ -77,11 +78,13 @@ def cmd_lens(args: argparse.Namespace) -> int:
     else:
         _, rig = _rig_from_config_path(path)
         for cam in rig.cameras:
+            cc = cam.cycles_settings()
             rows.append(
                 {
                     "camera": cam.name,
+                    "render": cam.render,
                     "lens": (cam.calibration or cam.lens).to_dict(),
-                    "cycles": cam.cycles_settings().to_dict(),
+                    "cycles": cc.to_dict() if cc is not None else None,
                     "max_fit_residual_px": cam.fit_residual_px,
                     "max_field_angle_deg": _deg(cam.lens.max_field_angle_rad),
                 }
@@ -95,6 +98,11 @@ def cmd_lens(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             c = row["cycles"]
+            if c is None:
+                lens = row["lens"]
+                print(f"{row['camera']}: OSL camera of the {lens['type']} calibration (exact, no fit), "
+                      f"{lens['width']}x{lens['height']} px, field angle up to {row['max_field_angle_deg']:.1f} deg")
+                continue
             print(
                 f"{row['camera']}: {c['panorama_type']} fov {_deg(c['fisheye_fov_rad']):.1f} deg, "
                 f"k = {[f'{k:.6g}' for k in c['polynomial_k']]}, sensor {c['sensor_width_mm']} mm, "

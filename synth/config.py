@@ -270,6 +270,24 @@ class RenderSettingsConfig(FrozenModel):
     tile_size: int | None = Field(None, ge=8, le=8192)
     threads: int | None = Field(None, ge=0, le=1024, description="0 = all cores")
     device: Literal["auto", "cpu", "cuda", "optix"] = "auto"
+    camera: Literal["auto", "osl", "native"] = Field(
+        "auto", description="how Cycles renders a calibration it has no built-in model for (OCamCalib): 'osl' traces "
+        "the calibration's own model in an OSL camera (exact; CPU and OptiX), 'native' a fitted "
+        "FISHEYE_LENS_POLYNOMIAL (the fit residual is reported); 'auto' = osl unless render.device is cuda")
+
+    @model_validator(mode="after")
+    def _osl_device(self) -> "RenderSettingsConfig":
+        if self.camera == "osl" and self.device == "cuda":
+            raise ValueError("camera 'osl' runs on CPU and OptiX only, not CUDA: set device to cpu, optix or auto, "
+                             "or camera to native")
+        return self
+
+
+def camera_path(render: RenderSettingsConfig) -> Literal["osl", "native"]:
+    """The resolved render.camera: "osl" (exact OSL cameras) or "native" (Cycles' fisheye, fitted if needed)."""
+    if render.camera == "auto":
+        return "native" if render.device == "cuda" else "osl"
+    return render.camera
 
 
 class RenderConfig(FrozenModel):

@@ -9,7 +9,7 @@ from pathlib import Path
 from synth.config import load_config
 from synth.farm.driver import FarmSummary, run_farm
 from synth.farm.jobs import FarmOptions
-from synth.geometry.rig import build_rig
+from synth.geometry.rig import config_rig
 from synth.run.dataset import label_dataset
 from synth.studies.visibility import visibility_study
 from synth.viz.preview import preview
@@ -30,7 +30,7 @@ def run_demo(out: Path, clips: int = 6, render_clips: int = 2, render_frames: in
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cfg = load_config(DEFAULT_CONFIG)
-    rig = build_rig(cfg.rig, DEFAULT_CONFIG.parent)
+    rig = config_rig(cfg, DEFAULT_CONFIG.parent)
     report(f"[1/5] rig drawing: {plot_rig(rig, out / 'rig.png')}")
 
     labels_dir = out / "labels"

@@ -12,6 +12,7 @@ import pytest
 
 from synth.config import load_config
 from synth.constants import VIEWS
+from synth.errors import ConfigError
 from synth.geometry.rig import build_rig, fit_head_mount, head_extent_points, mount_from_points
 from synth.geometry.transforms import make_T
 
@@ -166,13 +167,23 @@ def test_cli_rig_plot(tmp_path):
     assert img.std() > 10  # not a blank canvas
 
 
-def test_cli_lens_json():
+def test_cli_lens_json(tmp_path):
+    # The default (render.camera auto on the CPU): OSL cameras of the calibrations themselves, no fit.
     proc = subprocess.run([sys.executable, "-m", "synth.cli", "lens", str(DEFAULT), "--json"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
     assert [r["camera"] for r in rows] == list(VIEWS)
     for r in rows:
+        assert r["render"] == "osl" and r["cycles"] is None and r["max_fit_residual_px"] == 0.0
+        assert r["lens"]["type"] == "ocamcalib" and r["lens"]["width"] == 256
+    native = tmp_path / "native.yaml"
+    native.write_text(f"base: {DEFAULT}\nrender: {{camera: native}}\n")
+    proc = subprocess.run([sys.executable, "-m", "synth.cli", "lens", str(native), "--json"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for r in json.loads(proc.stdout):
+        assert r["render"] == "native"
         assert r["cycles"]["panorama_type"] == "FISHEYE_LENS_POLYNOMIAL"
         assert r["cycles"]["resolution_x"] == 256
         assert 0.0 < r["max_fit_residual_px"] < 0.5
@@ -183,3 +194,21 @@ def test_cli_lens_json():
     assert proc.returncode == 0, proc.stderr
     (row,) = json.loads(proc.stdout)
     assert row["cycles"]["resolution_x"] == 872 and row["max_fit_residual_px"] < 0.5
+
+
+def test_render_camera_decides_which_lens_the_labels_use():
+    from synth.config import camera_path
+    from synth.geometry.rig import config_rig
+
+    osl = load_config(DEFAULT, overrides={"rig": {"resolution": 64}})
+    assert camera_path(osl.render) == "osl"
+    for cam in config_rig(osl, DEFAULT.parent).cameras:  # the calibration itself: exact
+        assert cam.render == "osl" and cam.lens is cam.calibration and cam.fit_residual_px == 0.0
+        assert cam.cycles_settings() is None
+    native = load_config(DEFAULT, overrides={"rig": {"resolution": 64}, "render": {"camera": "native"}})
+    for cam in config_rig(native, DEFAULT.parent).cameras:  # Cycles' polynomial fitted to it
+        assert cam.render == "native" and cam.lens.type == "polynomial" and cam.calibration.type == "ocamcalib"
+        assert 0.0 < cam.fit_residual_px < 0.1
+    assert camera_path(load_config(DEFAULT, overrides={"render": {"device": "cuda"}}).render) == "native"
+    with pytest.raises(ConfigError, match="render: camera 'osl' runs on CPU and OptiX only"):
+        load_config(DEFAULT, overrides={"render": {"device": "cuda", "camera": "osl"}})

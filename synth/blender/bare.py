@@ -13,6 +13,7 @@ from synth.blender import cameras as C
 from synth.blender import materials as M
 from synth.blender import meshes as ME
 from synth.blender import world as W
+from synth.blender.osl_camera import apply_osl_camera
 from synth.blender.scene import build_body_mesh
 from synth.constants import GROUND_HALF_SIZE_M
 
@@ -73,11 +74,13 @@ class BareLoop:
 
         self._cams = []
         for cam in rig.cameras:
-            cc = cam.lens.cycles_settings()
             obj = C.new_camera(sc, f"cam_{cam.name}")
-            C.apply_cycles_camera(obj.data, cc, settings.clip_start_m)
+            if getattr(cam, "render", "native") == "osl":
+                apply_osl_camera(obj.data, cam.lens, settings.clip_start_m)
+            else:
+                C.apply_cycles_camera(obj.data, cam.lens.cycles_settings(), settings.clip_start_m)
             self._cams.append((cam.name, obj, np.asarray(cam.T_device_from_camera, dtype=np.float64)))
-            sc.render.resolution_x, sc.render.resolution_y = cc.resolution_x, cc.resolution_y
+            sc.render.resolution_x, sc.render.resolution_y = cam.lens.width, cam.lens.height
         sc.render.resolution_percentage = 100
 
     def render_frame(self, f: int, T_world_from_device: np.ndarray, out_dir: Path,

@@ -20,12 +20,15 @@ from synth.blender import meshes as ME
 from synth.blender import passes as P
 from synth.blender import world as W
 from synth.blender.capture import captured_output
+from synth.blender.osl_camera import apply_osl_camera
 from synth.blender.settings import RenderSettings
 from synth.constants import OCC_BODY, OCC_GARMENT
 from synth.errors import ConfigError
 from synth.io import atomic_path
 from synth.scene.spec import EnvironmentSpec, SceneMesh, ground_mesh
 
+#: Cycles devices that run OSL cameras.
+OSL_DEVICES = ("CPU", "OPTIX")
 #: Passes render_views can write.
 PASSES = ("depth", "parts", "objects")
 #: Layer of the object pass index in Cycles' multilayer EXR.
@@ -107,7 +110,7 @@ class BlenderScene:
             self.device = self._apply_settings()
         self.view_layer = self.scene.view_layers[0]
         self._cams: dict[str, bpy.types.Object] = {}
-        self._cam_settings: dict[str, object] = {}
+        self._resolution: dict[str, tuple[int, int]] = {}
         self._T_device_from_camera: dict[str, np.ndarray] = {}
         self._body_obj: bpy.types.Object | None = None
         self._body_vertices: np.ndarray | None = None
@@ -164,19 +167,28 @@ class BlenderScene:
 
     # ------------------------------------------------------------------------------------------------------------
     def set_cameras(self, rig) -> None:
-        """One camera per rig view from `lens.cycles_settings()` (rig: synth.geometry.rig.Rig or anything with
-        `.cameras` items having name, T_device_from_camera (4, 4) and lens)."""
+        """One camera per rig view (rig: synth.geometry.rig.Rig or anything with `.cameras` items having name,
+        T_device_from_camera (4, 4), lens and optionally render): the OSL camera of `lens` when render is "osl",
+        else Cycles' fisheye from `lens.cycles_settings()`."""
         for obj in self._cams.values():
             data = obj.data
             bpy.data.objects.remove(obj)
             bpy.data.cameras.remove(data)
-        self._cams, self._cam_settings, self._T_device_from_camera = {}, {}, {}
+        self._cams, self._resolution, self._T_device_from_camera = {}, {}, {}
         for cam in rig.cameras:
-            cc = cam.lens.cycles_settings()
             obj = C.new_camera(self.scene, f"cam_{cam.name}")
-            C.apply_cycles_camera(obj.data, cc, self.settings.clip_start_m)
+            if getattr(cam, "render", "native") == "osl":
+                if self.device not in OSL_DEVICES:
+                    raise ConfigError("render", "camera", f"camera {cam.name} is an OSL camera, which Cycles runs on "
+                                      f"{' and '.join(OSL_DEVICES)} only (this is {self.device}): set render.device "
+                                      f"to cpu or optix, or render.camera to native")
+                apply_osl_camera(obj.data, cam.lens, self.settings.clip_start_m)
+                self._resolution[cam.name] = (cam.lens.width, cam.lens.height)
+            else:
+                cc = cam.lens.cycles_settings()
+                C.apply_cycles_camera(obj.data, cc, self.settings.clip_start_m)
+                self._resolution[cam.name] = (cc.resolution_x, cc.resolution_y)
             self._cams[cam.name] = obj
-            self._cam_settings[cam.name] = cc
             self._T_device_from_camera[cam.name] = np.asarray(cam.T_device_from_camera, dtype=np.float64)
         self.scene.camera = next(iter(self._cams.values()), None)
 
@@ -317,9 +329,8 @@ class BlenderScene:
             if fmt is None:
                 raise ValueError(f"{path}: image extension must be one of {sorted(_FORMATS)}")
             t0 = time.perf_counter()
-            cc = self._cam_settings[view]
             self.scene.camera = self._cams[view]
-            self.scene.render.resolution_x, self.scene.render.resolution_y = cc.resolution_x, cc.resolution_y
+            self.scene.render.resolution_x, self.scene.render.resolution_y = self._resolution[view]
             with captured_output(self.log_path):
                 t1 = time.perf_counter()
                 bpy.ops.render.render(write_still=False)

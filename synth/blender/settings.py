@@ -65,7 +65,8 @@ class RenderSettings(BaseModel):
     @classmethod
     def from_config(cls, render_cfg: Any = None, **extra: Any) -> "RenderSettings":
         """From a config section (synth.config.RenderSettingsConfig, a dict or None) plus keyword overrides
-        (e.g. jpeg_quality from the output section); None values mean "use the preset"."""
+        (e.g. jpeg_quality from the output section); None values mean "use the preset". `camera` is not a
+        scene setting: each rig camera says how it is rendered."""
         if render_cfg is None:
             data: dict[str, Any] = {}
         elif isinstance(render_cfg, dict):
@@ -73,4 +74,5 @@ class RenderSettings(BaseModel):
         else:
             data = render_cfg.model_dump()
         data.update(extra)
+        data.pop("camera", None)  # render.camera is resolved into the rig (synth.geometry.rig.config_rig)
         return cls(**{k: v for k, v in data.items() if v is not None})

@@ -154,14 +154,14 @@ def run_farm(cfg: RenderConfig, out_dir: Path, num_clips: int, config_dir: Path 
     Cycles; synth.run.renderer.label_only_renderer: the output of `synth labels`, without Blender).
     """
     from synth.assets import resolve_config_assets
-    from synth.geometry.rig import build_rig
+    from synth.geometry.rig import config_rig
 
     options = options if options is not None else FarmOptions()
     options.validate()
     faults = parse_faults(options.faults)
     out_dir = Path(out_dir).resolve()
     config_dir = Path(config_dir).resolve() if config_dir is not None else None
-    rig = build_rig(cfg.rig, config_dir)  # fail on a bad rig before any worker starts
+    rig = config_rig(cfg, config_dir)  # fail on a bad rig before any worker starts
     asset_hash = resolve_config_assets(cfg, config_dir).manifest_hash  # and on missing licensed assets
     image_format = factory_image_format(renderer, cfg.output.image_format)
     lock = DatasetLock(out_dir).acquire()  # one writer per directory, also across hosts on shared storage

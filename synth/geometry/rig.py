@@ -12,7 +12,7 @@ from synth.constants import VIEWS
 from synth.geometry.transforms import euler_xyz_deg_to_matrix, make_T
 
 if TYPE_CHECKING:
-    from synth.config import LensConfig, RigConfig
+    from synth.config import LensConfig, RenderConfig, RigConfig
     from synth.geometry.lenses import Lens
 
 #: Rotation of the back cameras relative to the front ones: 180 degrees about the optical (z) axis (Ego4View).
@@ -27,8 +27,10 @@ class RigCamera:
 
     T_device_from_camera: (4, 4) float64, OpenCV camera frame -> device frame, metres.
     lens: the lens Cycles renders exactly (labels are computed with it).
-    calibration: the original calibration when `lens` is a fit of it (OCamCalib), else None.
+    calibration: the original calibration when it is not a Cycles lens type (OCamCalib), else None; `lens` is then
+        the calibration itself (render "osl") or Cycles' polynomial fitted to it (render "native").
     fit_residual_px: max pixel distance between `calibration` and `lens` over the image circle (0 if exact).
+    render: "native" (Cycles' fisheye with `lens.cycles_settings()`) or "osl" (the OSL camera of `lens`).
     """
 
     name: str
@@ -36,6 +38,7 @@ class RigCamera:
     lens: "Lens"
     calibration: "Lens | None" = None
     fit_residual_px: float = 0.0
+    render: str = "native"
 
     @property
     def position_device_m(self) -> np.ndarray:
@@ -43,7 +46,10 @@ class RigCamera:
         return self.T_device_from_camera[:3, 3].copy()
 
     def cycles_settings(self):
-        """The Cycles camera settings (with the calibration fit residual when the lens is a fit)."""
+        """The native Cycles camera settings (with the calibration fit residual when the lens is a fit); None for
+        an OSL camera."""
+        if self.render == "osl":
+            return None
         return (self.calibration or self.lens).cycles_settings()
 
     @property
@@ -99,7 +105,8 @@ class Rig:
                     "T_device_from_camera": c.T_device_from_camera.tolist(),
                     "lens": c.lens.to_dict(),
                     "calibration": c.calibration.to_dict() if c.calibration is not None else None,
-                    "cycles": c.cycles_settings().to_dict(),
+                    "render": c.render,
+                    "cycles": c.cycles_settings().to_dict() if c.render == "native" else None,
                     "max_fit_residual_px": c.fit_residual_px,
                 }
             )
@@ -158,8 +165,12 @@ def _camera_rotation(base: np.ndarray, pitch_deg: float, outward_deg: float, sid
     return base @ outward @ pitch
 
 
-def build_rig(cfg: "RigConfig", base_dir: Any = None) -> Rig:
-    """Construct the rig of a config: the Ego4View layout or explicit custom cameras (device frame, metres)."""
+def build_rig(cfg: "RigConfig", base_dir: Any = None, render: str = "native") -> Rig:
+    """Construct the rig of a config: the Ego4View layout or explicit custom cameras (device frame, metres).
+
+    render: synth.config.camera_path(cfg.render): "osl" renders calibrations Cycles has no model for through their
+    own model (labels use the calibration itself), "native" through a fitted Cycles polynomial (labels use the fit).
+    """
     width = height = cfg.resolution
     cameras: list[RigCamera] = []
     if cfg.preset == "ego4view":
@@ -177,13 +188,14 @@ def build_rig(cfg: "RigConfig", base_dir: Any = None) -> Rig:
             position, base, side, pitch = layout[view]
             R = _camera_rotation(base, pitch, cfg.yaw_deg, side)
             lens, calib = lens_from_config(cfg.lens_for(view), width, height, base_dir)
-            cameras.append(_rig_camera(view, make_T(R, np.asarray(position)), lens, calib))
+            cameras.append(_rig_camera(view, make_T(R, np.asarray(position)), lens, calib, render))
         front_to_rear = cfg.front_to_rear_m
     else:
         for cam in cfg.cameras or ():
             R = euler_xyz_deg_to_matrix(cam.rotation_deg)
             lens, calib = lens_from_config(cam.lens, width, height, base_dir)
-            cameras.append(_rig_camera(cam.name, make_T(R, np.asarray(cam.position_m, dtype=np.float64)), lens, calib))
+            T = make_T(R, np.asarray(cam.position_m, dtype=np.float64))
+            cameras.append(_rig_camera(cam.name, T, lens, calib, render))
         ys = [c.T_device_from_camera[1, 3] for c in cameras]
         front_to_rear = float(max(ys) - min(ys))
     return Rig(
@@ -196,9 +208,22 @@ def build_rig(cfg: "RigConfig", base_dir: Any = None) -> Rig:
     )
 
 
-def _rig_camera(name: str, T: np.ndarray, lens: "Lens", calib: "Lens | None") -> RigCamera:
-    residual = float(calib.max_fit_residual_px) if calib is not None else 0.0
-    return RigCamera(name=name, T_device_from_camera=T, lens=lens, calibration=calib, fit_residual_px=residual)
+def config_rig(cfg: "RenderConfig", base_dir: Any = None) -> Rig:
+    """The rig a whole config renders and labels: build_rig with render.camera resolved."""
+    from synth.config import camera_path
+
+    return build_rig(cfg.rig, base_dir, render=camera_path(cfg.render))
+
+
+def _rig_camera(name: str, T: np.ndarray, lens: "Lens", calib: "Lens | None", render: str) -> RigCamera:
+    if render not in ("native", "osl"):
+        raise ValueError(f"render must be 'native' or 'osl', got {render!r}")
+    if calib is None:  # a Cycles lens type: native is exact
+        return RigCamera(name=name, T_device_from_camera=T, lens=lens)
+    if render == "osl":
+        return RigCamera(name=name, T_device_from_camera=T, lens=calib, calibration=calib, render="osl")
+    return RigCamera(name=name, T_device_from_camera=T, lens=lens, calibration=calib,
+                     fit_residual_px=float(calib.max_fit_residual_px))
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import numpy as np
 
 from synth.config import RenderConfig
 from synth.dataset.format import clip_id, clip_seed_sequence
-from synth.geometry.rig import Rig, build_rig, fit_head_mount
+from synth.geometry.rig import Rig, config_rig, fit_head_mount
 from synth.scene.files import ContentFiles
 from synth.scene.spec import ClipSpec, EnvironmentSpec
 
@@ -88,7 +88,7 @@ class ClipSampler:
         self.cfg = cfg
         self.config_dir = config_dir
         self.files = files if files is not None else ContentFiles(cfg, config_dir)
-        self.rig = rig if rig is not None else build_rig(cfg.rig, config_dir)
+        self.rig = rig if rig is not None else config_rig(cfg, config_dir)
         self.backend = backend if backend is not None else make_backend(cfg, self.files.assets, config_dir)
 
     @property
