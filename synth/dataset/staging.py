@@ -81,7 +81,7 @@ def staged_output_dir(out: str | os.PathLike, overwrite: bool = False, marker: s
         shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         raise DatasetError(f"{out}: cannot write the output ({exc.strerror or exc}"
-                           f"{': ' + exc.filename if getattr(exc, 'filename', None) else ''}); "
+                           f"{': ' + str(exc.filename) if getattr(exc, 'filename', None) else ''}); "
                            f"nothing was changed there: free space or choose another output directory") from None
     finally:
         if not committed:
