@@ -13,7 +13,7 @@ Each worker first renders one untimed view (kernel load, scene sync). At large s
 machine cannot afford many 872 px renders, so there egorig and bare render one front and one rear view per frame
 (seconds per frame = twice their sum: the rig is left/right symmetric), nodenoise one view, and the warm-up is
 skipped (the processes are already warm from the small size). Usage:
-    python bench/render.py [--frames-small 2] [--frames-large 1] [--sizes 256,872]
+    python bench/render.py [--frames-small 2] [--frames-large 1] [--sizes 256,872] [--result render]
 """
 
 from __future__ import annotations
@@ -250,6 +250,7 @@ def main() -> int:
     parser.add_argument("--frames-small", type=int, default=2)
     parser.add_argument("--frames-large", type=int, default=1)
     parser.add_argument("--large-px", type=int, default=LARGE_PX, help="sizes from here on render fewer views")
+    parser.add_argument("--result", default="render", help="write bench/results/<RESULT>.json")
     args = parser.parse_args()
     os.environ.setdefault("EGORIG_CACHE_DIR", str(REPO / ".cache" / "egorig"))
     os.environ.setdefault("WARP_CACHE_PATH", str(REPO / ".cache" / "egorig" / "warp"))
@@ -299,7 +300,7 @@ def main() -> int:
         "total_wall_s": time.perf_counter() - t_all,
         "resolutions": results,
     }
-    path = write_result("render", result)
+    path = write_result(args.result, result)
     for r in results:
         print(f"{r['resolution_px']} px breakdown (s/frame): "
               + ", ".join(f"{k} {v:.3f}" for k, v in r["breakdown_s_per_frame"].items()))
