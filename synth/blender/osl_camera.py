@@ -21,7 +21,7 @@ from synth.errors import ConfigError
 OSL_DIR = Path(__file__).with_name("osl")
 #: Header prepended to every model's source (Blender compiles a Text datablock, so #include cannot find it).
 COMMON_HEADER = "common.h"
-#: Coefficients the OCamCalib shader takes (w0..w11).
+#: Coefficients the OCamCalib shader takes per polynomial (w0..w11, c0..c11).
 OCAMCALIB_MAX_COEFFS = 12
 
 
@@ -43,17 +43,19 @@ def supported_models() -> tuple[str, ...]:
 def shader_inputs(lens) -> tuple[str, dict[str, float | int]]:
     """(model, {shader input: value}) of a lens (synth.geometry.lenses / camera_models object)."""
     if lens.type == "ocamcalib":
-        w = tuple(lens.poly_w2c)
-        if len(w) > OCAMCALIB_MAX_COEFFS:
-            raise ConfigError("rig.lenses", "ocamcalib", f"polynomialW2C has {len(w)} coefficients; the OSL camera "
-                              f"takes at most {OCAMCALIB_MAX_COEFFS}")
+        w, c = tuple(lens.poly_w2c), tuple(lens.poly_c2w)
+        for name, coeffs in (("polynomialW2C", w), ("polynomialC2W", c)):
+            if len(coeffs) > OCAMCALIB_MAX_COEFFS:
+                raise ConfigError("rig.lenses", "ocamcalib", f"{name} has {len(coeffs)} coefficients; the OSL "
+                                  f"camera takes at most {OCAMCALIB_MAX_COEFFS}")
         inputs: dict[str, float | int] = {
             "width": float(lens.width), "height": float(lens.height),
             "cx": float(lens.image_center[0]), "cy": float(lens.image_center[1]),
-            "num_coeffs": len(w), "alpha_mono": float(lens._alpha_mono),
+            "num_coeffs": len(w), "num_c2w": len(c), "alpha_mono": float(lens._alpha_mono),
             "max_field_angle": float(lens.max_field_angle_rad),
         }
         inputs.update({f"w{i}": float(w[i]) if i < len(w) else 0.0 for i in range(OCAMCALIB_MAX_COEFFS)})
+        inputs.update({f"c{i}": float(c[i]) if i < len(c) else 0.0 for i in range(OCAMCALIB_MAX_COEFFS)})
         return "ocamcalib", inputs
     if lens.type == "opencv_fisheye":
         params = lens.osl_parameters()
