@@ -57,11 +57,14 @@ def shader_inputs(lens) -> tuple[str, dict[str, float | int]]:
         inputs.update({f"w{i}": float(w[i]) if i < len(w) else 0.0 for i in range(OCAMCALIB_MAX_COEFFS)})
         inputs.update({f"c{i}": float(c[i]) if i < len(c) else 0.0 for i in range(OCAMCALIB_MAX_COEFFS)})
         return "ocamcalib", inputs
-    if lens.type == "opencv_fisheye":
-        params = lens.osl_parameters()
-        k = params.pop("k")
-        params.update({f"k{i + 1}": float(v) for i, v in enumerate(k)})
-        return "opencv_fisheye", {name: float(v) for name, v in params.items()}
+    if (OSL_DIR / f"{lens.type}.osl").is_file() and hasattr(lens, "osl_parameters"):
+        inputs = {}
+        for name, value in lens.osl_parameters().items():
+            if isinstance(value, tuple):  # k -> k1, k2, ...; p -> p1, p2 (the shaders' scalar inputs)
+                inputs.update({f"{name}{i + 1}": float(v) for i, v in enumerate(value)})
+            else:
+                inputs[name] = float(value)
+        return lens.type, inputs
     raise ConfigError("render.camera", lens.type, f"no OSL camera for this lens type; OSL cameras exist for "
                       f"{list(supported_models())}: use render.camera: native for it")
 

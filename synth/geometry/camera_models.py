@@ -517,7 +517,7 @@ class UnifiedLens(CameraModel):
         return ray / n[..., None]
 
     def _osl_extra(self):
-        return {"xi": self.xi, "k": self.k, "p": self.p}
+        return {"xi": self.xi, "k": self.k, "p": self.p, "r_max": self._r_max}
 
 
 CAMERA_MODELS: dict[str, type[CameraModel]] = {

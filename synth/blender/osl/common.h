@@ -66,3 +66,70 @@ float egorig_solve_theta(float td, float theta_max, float c1, float c2, float c3
     }
     return t;
 }
+
+/* OpenCV radial (k1, k2, k3 over k4, k5, k6) + tangential (p1, p2) distortion of normalised (a, b), with its
+ * Jacobian (j00 = dmx/da, j01 = dmx/db, j10 = dmy/da, j11 = dmy/db). */
+void egorig_radtan(float a, float b, float k1, float k2, float k3, float k4, float k5, float k6, float p1,
+                   float p2, output float mx, output float my, output float j00, output float j01,
+                   output float j10, output float j11)
+{
+    float r2 = a * a + b * b;
+    float n = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3));
+    float d = 1.0 + r2 * (k4 + r2 * (k5 + r2 * k6));
+    float dn = k1 + r2 * (2.0 * k2 + r2 * 3.0 * k3);
+    float dd = k4 + r2 * (2.0 * k5 + r2 * 3.0 * k6);
+    float radial = n / d;
+    float dradial = (dn * d - n * dd) / (d * d); /* d radial / d r^2 */
+    mx = a * radial + 2.0 * p1 * a * b + p2 * (r2 + 2.0 * a * a);
+    my = b * radial + p1 * (r2 + 2.0 * b * b) + 2.0 * p2 * a * b;
+    j00 = radial + 2.0 * a * a * dradial + 2.0 * p1 * b + 6.0 * p2 * a;
+    j01 = 2.0 * a * b * dradial + 2.0 * p1 * a + 2.0 * p2 * b;
+    j10 = j01;
+    j11 = radial + 2.0 * b * b * dradial + 6.0 * p1 * b + 2.0 * p2 * a;
+}
+
+/* Invert egorig_radtan: the radial part first (Newton in a bisection bracket on [0, r_max], where it increases),
+ * then 2D Newton for the tangential part. Returns the remaining error |distort(a, b) - (mx, my)| (normalised
+ * units): a pixel beyond the distortion's fold has no preimage, and a large error says so. */
+float egorig_undistort_radtan(float mx, float my, float k1, float k2, float k3, float k4, float k5, float k6,
+                             float p1, float p2, float r_max, output float a, output float b)
+{
+    float rd = hypot(mx, my);
+    float lo = 0.0;
+    float hi = r_max;
+    float r = min(rd, r_max);
+    float fx, fy, j00, j01, j10, j11;
+    for (int i = 0; i < EGORIG_NEWTON_ITERS; i++) {
+        egorig_radtan(r, 0.0, k1, k2, k3, k4, k5, k6, 0.0, 0.0, fx, fy, j00, j01, j10, j11);
+        float f = fx - rd;
+        if (f < 0.0)
+            lo = r;
+        else
+            hi = r;
+        float r_new = r - f / j00;
+        if (!(r_new > lo && r_new < hi))
+            r_new = 0.5 * (lo + hi);
+        if (abs(r_new - r) <= 1e-7 * max(1.0, r)) {
+            r = r_new;
+            break;
+        }
+        r = r_new;
+    }
+    a = rd > 0.0 ? mx * r / rd : 0.0;
+    b = rd > 0.0 ? my * r / rd : 0.0;
+    for (int i = 0; i < 8; i++) {
+        egorig_radtan(a, b, k1, k2, k3, k4, k5, k6, p1, p2, fx, fy, j00, j01, j10, j11);
+        float ex = fx - mx;
+        float ey = fy - my;
+        float det = j00 * j11 - j01 * j10;
+        if (det == 0.0)
+            break;
+        a -= (j11 * ex - j01 * ey) / det;
+        b -= (-j10 * ex + j00 * ey) / det;
+    }
+    egorig_radtan(a, b, k1, k2, k3, k4, k5, k6, p1, p2, fx, fy, j00, j01, j10, j11);
+    return hypot(fx - mx, fy - my);
+}
+
+/* Largest undistortion error accepted for a ray, relative to 1 + |(mx, my)| (float32 rounding is ~1e-7). */
+#define EGORIG_UNDISTORT_TOL 1e-5
