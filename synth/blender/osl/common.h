@@ -29,6 +29,23 @@ vector egorig_ray(float theta, float mx, float my)
     return vector(st * c, -st * s, cos(theta));
 }
 
+/* One step of Newton's method for an increasing function, kept inside its bisection bracket [lo, hi]: f is the
+ * function minus its target at x, df its derivative there. Updates x, lo and hi; returns 1 once the step is below
+ * 1e-7 relative (float32). */
+int egorig_bracketed_newton(float f, float df, output float x, output float lo, output float hi)
+{
+    if (f < 0.0)
+        lo = x;
+    else
+        hi = x;
+    float x_new = x - f / df;
+    if (!(x_new > lo && x_new < hi))
+        x_new = 0.5 * (lo + hi);
+    int done = abs(x_new - x) <= 1e-7 * max(1.0, x);
+    x = x_new;
+    return done;
+}
+
 /* theta_d(theta) = theta (1 + c1 theta^2 + ... + c6 theta^12), and its derivative. */
 float egorig_odd_poly(float t, float c1, float c2, float c3, float c4, float c5, float c6)
 {
@@ -51,18 +68,8 @@ float egorig_solve_theta(float td, float theta_max, float c1, float c2, float c3
     float t = min(td, theta_max);
     for (int i = 0; i < EGORIG_NEWTON_ITERS; i++) {
         float f = egorig_odd_poly(t, c1, c2, c3, c4, c5, c6) - td;
-        if (f < 0.0)
-            lo = t;
-        else
-            hi = t;
-        float t_new = t - f / egorig_odd_poly_d(t, c1, c2, c3, c4, c5, c6);
-        if (!(t_new > lo && t_new < hi))
-            t_new = 0.5 * (lo + hi);
-        if (abs(t_new - t) <= 1e-7 * max(1.0, t)) {
-            t = t_new;
+        if (egorig_bracketed_newton(f, egorig_odd_poly_d(t, c1, c2, c3, c4, c5, c6), t, lo, hi))
             break;
-        }
-        t = t_new;
     }
     return t;
 }
@@ -101,19 +108,8 @@ float egorig_undistort_radtan(float mx, float my, float k1, float k2, float k3, 
     float fx, fy, j00, j01, j10, j11;
     for (int i = 0; i < EGORIG_NEWTON_ITERS; i++) {
         egorig_radtan(r, 0.0, k1, k2, k3, k4, k5, k6, 0.0, 0.0, fx, fy, j00, j01, j10, j11);
-        float f = fx - rd;
-        if (f < 0.0)
-            lo = r;
-        else
-            hi = r;
-        float r_new = r - f / j00;
-        if (!(r_new > lo && r_new < hi))
-            r_new = 0.5 * (lo + hi);
-        if (abs(r_new - r) <= 1e-7 * max(1.0, r)) {
-            r = r_new;
+        if (egorig_bracketed_newton(fx - rd, j00, r, lo, hi))
             break;
-        }
-        r = r_new;
     }
     a = rd > 0.0 ? mx * r / rd : 0.0;
     b = rd > 0.0 ? my * r / rd : 0.0;
