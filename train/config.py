@@ -11,7 +11,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from synth.constants import DEFAULT_HEATMAP_SIZE
 from synth.errors import ConfigError
-from synth.schema import FrozenModel
+from synth.schema import FrozenModel, validation_error_line
 
 #: Stage names in pipeline order.
 STAGES = ("heatmap", "refine", "pose3d")
@@ -158,10 +158,6 @@ class Config(_Model):
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def _format_loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(x) for x in loc if not str(x).startswith("function-")) or "-"
-
-
 def parse_override(text: str) -> dict[str, Any]:
     """"a.b.c=value" (value parsed as YAML) -> {"a": {"b": {"c": value}}}."""
     import yaml
@@ -186,15 +182,7 @@ def config_from_dict(data: dict[str, Any], file_label: str) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err.get("loc", ()))
-        if err.get("type") == "extra_forbidden":
-            problem = f"unknown key '{loc[-1]}'"
-        else:
-            problem = err.get("msg", "invalid value").removeprefix("Value error, ")
-            if "input" in err and not isinstance(err["input"], (dict, list)):
-                problem += f" (got {err['input']!r})"
-        raise ConfigError(file_label, _format_loc(loc), problem) from None
+        raise ConfigError(file_label, *validation_error_line(exc, Config)) from None
 
 
 def load_config(path: str | Path, overrides: list[dict[str, Any]] | None = None) -> Config:
