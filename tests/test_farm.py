@@ -139,15 +139,15 @@ def test_local_ray_monitors_run_at_the_lowest_priority_and_the_core_does_not(ray
     from synth.farm.driver import MONITOR_NICE, lower_monitor_priority
 
     assert lower_monitor_priority() >= 3  # dashboard agent, runtime-env agent, monitors (this process' Ray only)
+    from synth.farm.procs import descendants, process_table
+
     nice = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                argv0 = (entry / "cmdline").read_bytes().split(b"\0")[0].decode()
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            nice.setdefault(argv0, set()).add(int(stat[stat.rfind(")") + 2:].split()[16]))
+    for proc in descendants(process_table(), os.getpid()):  # this test's Ray only, not another run's on the machine
+        try:
+            stat = Path(f"/proc/{proc.pid}/stat").read_text()
+        except OSError:
+            continue
+        nice.setdefault(proc.cmdline.split(" ")[0], set()).add(int(stat[stat.rfind(")") + 2:].split()[16]))
     assert MONITOR_NICE in nice["ray::DashboardAgent"]
     core = {k: v for k, v in nice.items() if k.endswith(("/raylet", "/gcs_server"))}
     assert len(core) == 2 and not any(MONITOR_NICE in v for v in core.values()), core
