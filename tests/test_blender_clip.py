@@ -98,9 +98,9 @@ def test_all_files_present_and_images_not_blank(rendered):
 
 
 def _read_depth(path):
-    from synth.blender.passes import _oiio_module
+    from synth.blender.passes import oiio_module
 
-    oiio = _oiio_module()
+    oiio = oiio_module()
     inp = oiio.ImageInput.open(str(path))
     arr = np.asarray(inp.read_image(0, 0, 0, 1, "float")).reshape(RES, RES)
     inp.close()

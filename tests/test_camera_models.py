@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from synth.geometry.camera_models import (CAMERA_MODELS, DoubleSphereLens, Fisheye624Lens, OpenCVFisheyeLens,
-                                          OpenCVPinholeLens, UnifiedLens)
+from synth.geometry.camera_models import (CAMERA_MODELS, DoubleSphereLens, EUCMLens, Fisheye624Lens,
+                                          OpenCVFisheyeLens, OpenCVPinholeLens, UnifiedLens)
 from tests.camera_fixtures import ALL, ARIA, FISHEYE, PINHOLE, UNIFIED
 
 cv2 = pytest.importorskip("cv2")
@@ -90,6 +90,46 @@ def test_double_sphere_with_xi_zero_is_the_unified_model():
     uv_ds, v_ds = ds.project(pts)
     uv_mei, v_mei = mei.project(pts)
     assert v_ds.all() and v_mei.all() and np.abs(uv_ds - uv_mei).max() < 1e-9
+
+
+@pytest.mark.skipif(not hasattr(cv2, "omnidir"), reason="cv2.omnidir is in opencv-contrib")
+def test_eucm_with_beta_one_matches_cv2_omnidir():
+    """EUCM(alpha, beta = 1) = Mei(xi = alpha / (1 - alpha)) with focal lengths f / (1 - alpha), checked against
+    OpenCV's omnidir directly; beta != 1 is covered by the round-trip, gradient and cone tests."""
+    a = 0.61
+    eucm = EUCMLens(width=752, height=480, fx=300.0, fy=301.0, cx=370.5, cy=241.5, alpha=a, beta=1.0)
+    pts = _rays(eucm, 3000, np.random.default_rng(14))
+    uv, valid = eucm.project(pts)
+    K = np.array([[300.0 / (1 - a), 0, 370.5], [0, 301.0 / (1 - a), 241.5], [0, 0, 1]])
+    ref, _ = cv2.omnidir.projectPoints(pts[:, None, :], np.zeros(3), np.zeros(3), K, a / (1 - a), np.zeros((1, 4)))
+    assert valid.all()
+    assert np.abs(uv - ref[:, 0]).max() < OPENCV_TOL_PX
+
+
+def test_eucm_cone_ends_where_the_radius_stops_increasing():
+    """For alpha > 0.5 the EUCM radius r(theta) peaks where (2 alpha - 1) beta r^2 = 1 (its unprojection's domain)."""
+    lens = EUCMLens(width=640, height=480, fx=200.0, fy=200.0, cx=320.0, cy=240.0, alpha=0.8, beta=1.5)
+    t = lens.max_field_angle_rad
+    s, c = math.sin(t), math.cos(t)
+    r = s / (0.8 * math.sqrt(1.5 * s * s + c * c) + 0.2 * c)
+    assert abs((2 * 0.8 - 1) * 1.5 * r * r - 1.0) < 1e-3
+    beyond = np.array([math.sin(t + 0.02), 0.0, math.cos(t + 0.02)])
+    assert not lens.project(beyond)[1]
+
+
+def test_native_fit_of_a_calibration_model_reports_what_cycles_cannot_hold():
+    """render.camera native: Cycles' radial polynomial fits an undistorted Kannala-Brandt lens (an equidistant
+    fisheye) to well under a pixel, while fx != fy, which no radial polynomial holds, shows in the residual."""
+    exact = OpenCVFisheyeLens(width=256, height=192, fx=76.0, fy=76.0, cx=127.5, cy=95.5, k=(0.0, 0.0, 0.0, 0.0),
+                              fov_rad=math.radians(190.0))
+    assert exact.max_fit_residual_px < 0.01
+    fitted = exact.render_lens()
+    pts = _rays(exact, 500, np.random.default_rng(15), margin=0.8)
+    assert np.abs(fitted.project(pts)[0] - exact.project(pts)[0]).max() <= exact.max_fit_residual_px + 1e-9
+    squashed = dataclass_replace(exact, fy=74.0)
+    # At the image's corners (~120 px from the centre) a 2.6 % focal mismatch is ~1.5 px either way of a mean fit.
+    assert 0.5 < squashed.max_fit_residual_px < 3.0
+    assert exact.cycles_settings().max_fit_residual_px == exact.max_fit_residual_px
 
 
 def test_fisheye624_without_tangential_and_prism_is_opencv_fisheye():

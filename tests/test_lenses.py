@@ -1,5 +1,6 @@
 """Tests for synth.geometry.lenses against independent re-derivations (Cycles kernel maths, OCamCalib, OpenCV)."""
 
+import dataclasses
 import importlib.resources
 import json
 import math
@@ -262,6 +263,35 @@ def test_ocamcalib_affine_is_not_applied():
                            affine=(1.2, 0.1, -0.1), image_circle_radius_px=lens.image_circle_radius_px)
     points = directions(np.random.default_rng(8), 50, lens.max_field_angle_rad)
     np.testing.assert_array_equal(skewed.project(points)[0], lens.project(points)[0])
+
+
+def _ocamcalib_world2cam(point, ss_inv, xc_row, yc_col, c, d, e):
+    """OCamCalib's world2cam as its toolbox defines it: 3D axes (x_o, y_o, z_o) with x_o along image rows, theta =
+    atan(z_o / |(x_o, y_o)|), point2D = (row, column). Our OpenCV camera frame is (x_o, y_o, z_o) = (y, x, -z)."""
+    x_o, y_o, z_o = point[1], point[0], -point[2]
+    norm = math.hypot(x_o, y_o)
+    theta = math.atan(z_o / norm)
+    rho = sum(coef * theta**i for i, coef in enumerate(ss_inv))
+    xp, yp = x_o / norm * rho, y_o / norm * rho
+    return xp * c + yp * d + xc_row, xp * e + yp + yc_col
+
+
+def test_ocamcalib_with_its_affine_part_applied_is_ocamcalibs_world2cam():
+    base = load_ocamcalib(builtin("front_left"))
+    c, d, e = 1.012, 0.0041, -0.0063
+    lens = dataclasses.replace(base, affine=(c, d, e), apply_affine=True)
+    cx, cy = base.image_center
+    points = directions(np.random.default_rng(18), 200, base.max_field_angle_rad * 0.99)
+    uv, valid = lens.project(points)
+    assert valid.all()
+    for p, (u, v) in zip(points, uv):
+        row, col = _ocamcalib_world2cam(p, base.poly_w2c, cy, cx, c, d, e)
+        assert abs(u - col) < 1e-9 and abs(v - row) < 1e-9
+    rays = lens.unproject(uv)
+    np.testing.assert_allclose(rays, points / np.linalg.norm(points, axis=-1, keepdims=True), atol=1e-9)
+    half = lens.scaled_to(436, 436)
+    np.testing.assert_allclose(half.project(points)[0], (uv + 0.5) * 0.5 - 0.5, atol=1e-9)
+    assert lens_from_dict(lens.to_dict()) == lens
 
 
 # ---- Cycles types against independent maths ---------------------------------------------------------------------

@@ -21,8 +21,6 @@ from synth.errors import ConfigError
 OSL_DIR = Path(__file__).with_name("osl")
 #: Header prepended to every model's source (Blender compiles a Text datablock, so #include cannot find it).
 COMMON_HEADER = "common.h"
-#: Coefficients the OCamCalib shader takes per polynomial (w0..w11, c0..c11).
-OCAMCALIB_MAX_COEFFS = 12
 
 
 @lru_cache(maxsize=None)
@@ -42,28 +40,17 @@ def supported_models() -> tuple[str, ...]:
 
 def shader_inputs(lens) -> tuple[str, dict[str, float | int]]:
     """(model, {shader input: value}) of a lens (synth.geometry.lenses / camera_models object)."""
-    if lens.type == "ocamcalib":
-        w, c = tuple(lens.poly_w2c), tuple(lens.poly_c2w)
-        for name, coeffs in (("polynomialW2C", w), ("polynomialC2W", c)):
-            if len(coeffs) > OCAMCALIB_MAX_COEFFS:
-                raise ConfigError("rig.lenses", "ocamcalib", f"{name} has {len(coeffs)} coefficients; the OSL "
-                                  f"camera takes at most {OCAMCALIB_MAX_COEFFS}")
-        inputs: dict[str, float | int] = {
-            "width": float(lens.width), "height": float(lens.height),
-            "cx": float(lens.image_center[0]), "cy": float(lens.image_center[1]),
-            "num_coeffs": len(w), "num_c2w": len(c), "alpha_mono": float(lens._alpha_mono),
-            "max_field_angle": float(lens.max_field_angle_rad),
-        }
-        inputs.update({f"w{i}": float(w[i]) if i < len(w) else 0.0 for i in range(OCAMCALIB_MAX_COEFFS)})
-        inputs.update({f"c{i}": float(c[i]) if i < len(c) else 0.0 for i in range(OCAMCALIB_MAX_COEFFS)})
-        return "ocamcalib", inputs
     if (OSL_DIR / f"{lens.type}.osl").is_file() and hasattr(lens, "osl_parameters"):
-        inputs = {}
-        for name, value in lens.osl_parameters().items():
+        try:
+            params = lens.osl_parameters()
+        except ValueError as exc:
+            raise ConfigError("render.camera", lens.type, f"{exc}; or use render.camera: native") from None
+        inputs: dict[str, float | int] = {}
+        for name, value in params.items():
             if isinstance(value, tuple):  # k -> k1, k2, ...; p -> p1, p2 (the shaders' scalar inputs)
                 inputs.update({f"{name}{i + 1}": float(v) for i, v in enumerate(value)})
             else:
-                inputs[name] = float(value)
+                inputs[name] = value if isinstance(value, int) else float(value)
         return lens.type, inputs
     raise ConfigError("render.camera", lens.type, f"no OSL camera for this lens type; OSL cameras exist for "
                       f"{list(supported_models())}: use render.camera: native for it")

@@ -14,7 +14,7 @@ CYCLES_BACKGROUND_DEPTH = 1e9
 _oiio = None
 
 
-def _oiio_module():
+def oiio_module():
     global _oiio
     if _oiio is None:
         bpy.utils.expose_bundled_modules()
@@ -27,7 +27,7 @@ def _oiio_module():
 def read_multilayer_exr(path: Path) -> dict[str, np.ndarray]:
     """{pass name: (H, W, C) float32} of a Blender 5 multi-part EXR; row 0 = top. Names like "Depth",
     "Material Index", "Object Index", "Combined" (the "ViewLayer." prefix and channel suffix removed)."""
-    oiio = _oiio_module()
+    oiio = oiio_module()
     inp = oiio.ImageInput.open(str(path))
     if inp is None:
         raise OSError(f"cannot open {path}: {oiio.geterror()}")
@@ -50,7 +50,7 @@ def read_multilayer_exr(path: Path) -> dict[str, np.ndarray]:
 
 def write_depth_exr(path: Path, depth_m: np.ndarray) -> None:
     """Write (H, W) float32 metres as a single-channel ("Z") EXR, atomically."""
-    oiio = _oiio_module()
+    oiio = oiio_module()
     spec = oiio.ImageSpec(depth_m.shape[1], depth_m.shape[0], 1, "float")
     spec.channelnames = ("Z",)
     spec.attribute("compression", "zip")

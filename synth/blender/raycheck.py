@@ -9,15 +9,10 @@ with `lens.unproject` of the pixel centres measures, per pixel, how far the rend
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import bpy
 import numpy as np
 
-from synth.blender import cameras as C
-from synth.blender.osl_camera import apply_osl_camera
-from synth.blender.passes import _oiio_module
+from synth.blender.measure import lens_camera, measurement_scene, render_exr
 
 #: Box filter width, px (Cycles' minimum): samples stay this close to the pixel centre.
 FILTER_WIDTH_PX = 0.01
@@ -43,37 +38,10 @@ def _ray_world(scene: "bpy.types.Scene") -> None:
 def render_rays(lens, camera: str = "osl") -> np.ndarray:
     """(H, W, 3) float64 unit rays, OpenCV camera frame, that Cycles traces through each pixel of `lens`
     (NaN where it traces none). camera: "osl" (the lens' OSL shader) or "native" (its Cycles fisheye settings)."""
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
-    scene.render.engine = "CYCLES"
-    cy = scene.cycles
-    cy.device = "CPU"
-    cy.samples = 1
-    cy.use_adaptive_sampling = False
-    cy.use_denoising = False
-    cy.pixel_filter_type = "BOX"
-    cy.filter_width = FILTER_WIDTH_PX
-    scene.render.resolution_x, scene.render.resolution_y = lens.width, lens.height
-    scene.render.resolution_percentage = 100
-    scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
-    scene.view_settings.view_transform = "Standard"
-    img = scene.render.image_settings
-    img.file_format = "OPEN_EXR"
-    img.color_depth = "32"
+    scene = measurement_scene(lens, 1, FILTER_WIDTH_PX)
     _ray_world(scene)
-    obj = C.new_camera(scene, "egorig_raycheck")
-    scene.camera = obj
-    if camera == "osl":
-        apply_osl_camera(obj.data, lens, clip_start_m=0.01)
-    else:
-        C.apply_cycles_camera(obj.data, lens.cycles_settings(), clip_start_m=0.01)
-    with tempfile.TemporaryDirectory(prefix="egorig_raycheck_") as tmp:
-        scene.render.filepath = str(Path(tmp) / "rays.exr")
-        bpy.ops.render.render(write_still=True)
-        oiio = _oiio_module()
-        inp = oiio.ImageInput.open(scene.render.filepath)
-        pixels = np.asarray(inp.read_image(0, 0, 0, 3, "float"), dtype=np.float64)
-        inp.close()
+    lens_camera(scene, lens, camera, "egorig_raycheck", clip_start_m=0.01)
+    pixels = render_exr(scene, 3, "egorig_raycheck_")
     d = pixels.reshape(lens.height, lens.width, 3) * 2.0 - 1.0
     rays = np.stack([d[..., 0], -d[..., 1], -d[..., 2]], axis=-1)
     norm = np.linalg.norm(rays, axis=-1, keepdims=True)

@@ -1,5 +1,6 @@
 """The calibration models real headsets ship: OpenCV fisheye (Kannala-Brandt), OpenCV pinhole (radial-tangential,
-optionally rational), double sphere, unified (Mei: xi + radial-tangential) and Fisheye624 (Project Aria).
+optionally rational), double sphere, unified (Mei: xi + radial-tangential), extended unified (EUCM) and
+Fisheye624 (Project Aria).
 
 Frames and units as in synth/geometry/lenses.py: points in the OpenCV camera frame (x right, y down, z optical
 axis), pixels in the OpenCV convention ((0, 0) = centre of the top-left pixel), angles in rad, fx, fy, cx, cy in px.
@@ -17,19 +18,22 @@ Each model is `uv = (fx * mx + cx, fy * my + cy)` of model-specific "distorted n
   (mx, my) = (x, y) / (alpha d2 + (1 - alpha) (xi d1 + z)).
 - unified (Mei 2007, Kalibr's `omni`): (a, b) = (x, y) / (z + xi |p|), then the radial-tangential distortion of
   opencv_pinhole (k1, k2, p1, p2; Kalibr `radtan`).
+- eucm (Khomutenko et al. 2016, Kalibr's `eucm`): d = sqrt(beta (x^2 + y^2) + z^2),
+  (mx, my) = (x, y) / (alpha d + (1 - alpha) z).
 - fisheye624: theta as opencv_fisheye, theta_d = theta (1 + k0 theta^2 + ... + k5 theta^12), xr = theta_d (x, y) / rho;
   mx = xr0 + p0 (2 xr0^2 + rd^2) + 2 p1 xr0 xr1 + s0 rd^2 + s1 rd^4, my = xr1 + p1 (2 xr1^2 + rd^2) + 2 p0 xr0 xr1 +
   s2 rd^2 + s3 rd^4, rd^2 = |xr|^2 (projectaria_tools' FisheyeRadTanThinPrism with 6 radial terms).
 
 Validity (project's `valid`): the field angle (angle to the optical axis) is at most `max_field_angle_rad`, which is
-the smallest of half the nominal field of view `fov_rad`, the model's own limit (pinhole: 90 deg; double sphere and
-unified: the projection's domain) and the angle up to which the radial distortion keeps increasing (beyond it the
-model folds back and a pixel would have two rays). Points outside are reported, never wrapped.
+the smallest of half the nominal field of view `fov_rad`, the model's own limit (pinhole: 90 deg; double sphere,
+unified and eucm: the projection's domain) and the angle up to which the radial distortion keeps increasing (beyond
+it the model folds back and a pixel would have two rays). Points outside are reported, never wrapped.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, ClassVar
 
@@ -140,20 +144,38 @@ class CameraModel:
         """(...) bool: uv (..., 2) px lies on the image."""
         return pixel_in_image(uv, self.width, self.height)
 
-    def scaled_to(self, width: int, height: int) -> "CameraModel":
-        """The calibration on a resized image (pixel-centre convention: u' = (u + 0.5) s - 0.5, per axis)."""
-        sx, sy = width / self.width, height / self.height
+    def scaled_to(self, width: int, height: int, scale: float | None = None) -> "CameraModel":
+        """The calibration on a resized image (pixel-centre convention: u' = (u + 0.5) s - 0.5).
+
+        scale: one factor s for both axes (the new size then only bounds the image); default: per axis,
+        width / self.width and height / self.height.
+        """
+        sx, sy = (width / self.width, height / self.height) if scale is None else (float(scale), float(scale))
         return dataclasses.replace(self, width=int(width), height=int(height), fx=self.fx * sx, fy=self.fy * sy,
                                    cx=(self.cx + 0.5) * sx - 0.5, cy=(self.cy + 0.5) * sy - 0.5)
 
-    def render_lens(self) -> "CameraModel":
-        return self
+    @functools.cached_property
+    def _fit(self):
+        from synth.geometry.lenses import fit_cycles_polynomial_to_model
+
+        return fit_cycles_polynomial_to_model(self)
+
+    def render_lens(self):
+        """Cycles' FISHEYE_LENS_POLYNOMIAL fitted to this model (render.camera native; cached): radial about
+        (cx, cy) with one pixel scale, so fx != fy, tangential or prism terms show in max_fit_residual_px."""
+        return self._fit[0]
+
+    @property
+    def max_fit_residual_px(self) -> float:
+        """Largest pixel distance between this model and render_lens() over the valid field of view."""
+        return self._fit[1]
+
+    def cycles_settings(self):
+        return dataclasses.replace(self.render_lens().cycles_settings(), max_fit_residual_px=self.max_fit_residual_px)
 
     def to_dict(self) -> dict:
         d: dict[str, Any] = {"type": self.type}
         for f in dataclasses.fields(self):
-            if f.name.startswith("_"):
-                continue
             value = getattr(self, f.name)
             d[f.name] = list(value) if isinstance(value, tuple) else value
         return d
@@ -426,9 +448,15 @@ class DoubleSphereLens(CameraModel):
         object.__setattr__(self, "alpha", alpha)
         w1 = alpha / (1.0 - alpha) if alpha <= 0.5 else (1.0 - alpha) / alpha
         w2 = (w1 + xi) / math.sqrt(2.0 * w1 * xi + xi * xi + 1.0)
-        # Projection domain: z > -w2 |p|, i.e. field angle < acos(-w2).
+        # Projection domain: z > -w2 |p|, i.e. field angle < acos(-w2); within it the radius must keep increasing
+        # (scanned strictly inside the domain, so the boundary itself, where the projection degenerates, is out).
         object.__setattr__(self, "_w2", w2)
-        object.__setattr__(self, "_domain_rad", math.acos(max(-1.0, min(1.0, -w2))))
+        domain = math.acos(max(-1.0, min(1.0, -w2)))
+        theta = np.linspace(0.0, min(self._fov_cap(), domain) * (1.0 - 1e-9), MONOTONE_SAMPLES)
+        p = np.stack([np.sin(theta), 0.0 * theta, np.cos(theta)], axis=-1)
+        mx, _, ok = self._distort(p, namespace(p))
+        bad = np.nonzero(~ok[1:] | (np.diff(mx) <= 0.0))[0]
+        object.__setattr__(self, "_domain_rad", float(theta[bad[0]] if bad.size else theta[-1]))
 
     @property
     def max_field_angle_rad(self) -> float:
@@ -520,6 +548,59 @@ class UnifiedLens(CameraModel):
         return {"xi": self.xi, "k": self.k, "p": self.p, "r_max": self._r_max}
 
 
+@dataclasses.dataclass(frozen=True)
+class EUCMLens(CameraModel):
+    """The extended unified camera model (Khomutenko, Garcia, Martinet 2016; Kalibr `eucm`): alpha in [0, 1],
+    beta > 0. With beta = 1 it is the unified model with xi = alpha / (1 - alpha) and focal lengths f / (1 - alpha)."""
+
+    type: ClassVar[str] = "eucm"
+    alpha: float = 0.5
+    beta: float = 1.0
+    fov_rad: float | None = None
+
+    def __post_init__(self):
+        self._check_common()
+        alpha = _floats("alpha", self.alpha, 1)[0]
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "beta", _positive("beta", self.beta))
+        # The normalised radius r(theta) must increase with the field angle and the denominator stay positive:
+        # scan both up to the field-of-view cap (this is the projection's domain, z > -w d of the paper).
+        theta = np.linspace(0.0, self._fov_cap(), MONOTONE_SAMPLES)
+        s, c = np.sin(theta), np.cos(theta)
+        den = alpha * np.sqrt(self.beta * s * s + c * c) + (1.0 - alpha) * c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(den > 0.0, s / den, np.inf)
+        bad = np.nonzero((den <= 0.0)[1:] | (np.diff(r) <= 0.0) | ~np.isfinite(r[1:]))[0]
+        last = bad[0] if bad.size else theta.size - 1
+        object.__setattr__(self, "_theta_max", float(theta[last]))
+
+    @property
+    def max_field_angle_rad(self) -> float:
+        return self._theta_max
+
+    def _distort(self, p, xp):
+        x, y, z = p[..., 0], p[..., 1], p[..., 2]
+        d = xp.sqrt(self.beta * (x * x + y * y) + z * z)
+        den = self.alpha * d + (1.0 - self.alpha) * z
+        ok = den > 0.0
+        den = xp.where(ok, den, 1.0)
+        return x / den, y / den, ok
+
+    def _undistort(self, mx, my, xp):
+        a, b = self.alpha, self.beta
+        r2 = mx * mx + my * my
+        inner = xp.clip(1.0 - (2.0 * a - 1.0) * b * r2, 0.0, None)
+        mz = (1.0 - b * a * a * r2) / (a * xp.sqrt(inner) + 1.0 - a)
+        n = xp.sqrt(r2 + mz * mz)
+        return xp.stack([mx / n, my / n, mz / n], axis=-1)
+
+    def _osl_extra(self):
+        return {"alpha": self.alpha, "beta": self.beta}
+
+
 CAMERA_MODELS: dict[str, type[CameraModel]] = {
-    cls.type: cls for cls in (OpenCVFisheyeLens, OpenCVPinholeLens, DoubleSphereLens, UnifiedLens, Fisheye624Lens)
+    cls.type: cls
+    for cls in (OpenCVFisheyeLens, OpenCVPinholeLens, DoubleSphereLens, UnifiedLens, EUCMLens, Fisheye624Lens)
 }

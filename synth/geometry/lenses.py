@@ -19,8 +19,12 @@ OCamCalib (Scaramuzza) with the Ego4View JSON convention:
     u = x / r * rho + cx,   v = y / r * rho + cy              (OpenCV axes; no x/y swap)
 - Pixel convention: the calibration's (u, v) are taken to be OpenCV pixel coordinates as defined above; this is how
   the Ego4View labels and trainer use them.
-- `affine` (c, d, e): stored and serialised, NOT applied, exactly like the released Ego4View trainer and labels. The
-  Ego4View values are within 2.2e-4 of identity, which moves a pixel by at most 0.13 px at the 436-px image circle.
+- `affine` (c, d, e): OCamCalib's affine part. With `apply_affine` False (the Ego4View JSON files) it is stored and
+  serialised, NOT applied, exactly like the released Ego4View trainer and labels; the Ego4View values are within
+  2.2e-4 of identity, which moves a pixel by at most 0.13 px at the 436-px image circle. With `apply_affine` True
+  (calibrations imported from OCamCalib's calib_results.txt) it is applied exactly as OCamCalib's world2cam does,
+  whose image rows are our v and columns our u (its 3D x axis is our y):
+      u = cx + mu + e mv,   v = cy + d mu + c mv,   (mu, mv) = (x, y) / r * rho.
 - Axis: the published formula is undefined at x = y = 0; the optical axis is mapped to (cx, cy). The polynomial's
   constant offset rho(axis) (|rho| < 0.01 px for Ego4View) is kept as published, so pixels closer than rho(axis)
   to the centre (only when it is positive) unproject to the optical axis.
@@ -76,6 +80,8 @@ OCAMCALIB_DEFAULT_FOV_RAD = math.radians(185.0)
 OCAMCALIB_FIT_SENSOR_MM = 6.0
 #: Samples of the field angle used to check that rho(alpha) increases, over [0, pi].
 OCAMCALIB_MONOTONE_SAMPLES = 8193
+#: Coefficients the OCamCalib OSL camera takes per polynomial (w0..w11, c0..c11).
+OCAMCALIB_OSL_MAX_COEFFS = 12
 #: Largest relative difference between the x and y scale factors accepted by OCamCalibLens.scaled_to.
 OCAMCALIB_MAX_ANISOTROPY = 1e-9
 #: Prefix of calibration names that live in the package data (synth/data/calib/...).
@@ -512,8 +518,9 @@ class OCamCalibLens(Lens):
     """OCamCalib (Scaramuzza) lens in the Ego4View JSON convention; see the module docstring for every choice.
 
     image_center: (cx, cy) px; poly_w2c: (N,) rho(theta) coefficients, px / rad^i, ascending; poly_c2w: (M,)
-    unprojection polynomial (only the initial guess of the exact inverse); affine: (c, d, e), not applied;
-    image_circle_radius_px: radius of the calibrated image circle, px; fov_rad: nominal field of view, rad.
+    unprojection polynomial (only the initial guess of the exact inverse); affine: (c, d, e), applied only when
+    apply_affine; image_circle_radius_px: radius of the calibrated image circle, px; fov_rad: nominal field of
+    view, rad.
     """
 
     type: ClassVar[str] = "ocamcalib"
@@ -525,9 +532,12 @@ class OCamCalibLens(Lens):
     affine: tuple[float, float, float] = (1.0, 0.0, 0.0)
     image_circle_radius_px: float | None = None
     fov_rad: float = OCAMCALIB_DEFAULT_FOV_RAD
+    apply_affine: bool = False
 
     def __post_init__(self):
         width, height = _check_size(self.width, self.height)
+        if not isinstance(self.apply_affine, bool):
+            raise ValueError(f"apply_affine must be true or false, got {self.apply_affine!r}")
         w2c = _check_finite("poly_w2c", self.poly_w2c, 2)
         circle = 0.5 * min(width, height) if self.image_circle_radius_px is None else float(self.image_circle_radius_px)
         if not (math.isfinite(circle) and circle > 0.0):
@@ -550,6 +560,30 @@ class OCamCalibLens(Lens):
         else:
             alpha_circle = alpha_mono
         _set(self, _alpha_mono=alpha_mono, _max_field=min(0.5 * self.fov_rad, alpha_circle))
+        c, d, e = self.affine
+        if self.apply_affine and not abs(c - d * e) > 1e-9:
+            raise ValueError(f"affine (c, d, e) = {self.affine} is singular (c - d e = 0); check the calibration")
+
+    def project(self, points_cam):
+        uv, valid = super().project(points_cam)
+        if not self.apply_affine:
+            return uv, valid
+        xp = namespace(uv)
+        c, d, e = self.affine
+        cx, cy = self.image_center
+        mu, mv = uv[..., 0] - cx, uv[..., 1] - cy
+        return xp.stack([cx + mu + e * mv, cy + d * mu + c * mv], axis=-1), valid
+
+    def unproject(self, uv):
+        if not self.apply_affine:
+            return super().unproject(uv)
+        xp = namespace(uv)
+        q = xp.asfloat(uv)
+        c, d, e = self.affine
+        cx, cy = self.image_center
+        du, dv = q[..., 0] - cx, q[..., 1] - cy
+        det = c - d * e
+        return super().unproject(xp.stack([cx + (c * du - e * dv) / det, cy + (dv - d * du) / det], axis=-1))
 
     def _rho(self, alpha):
         """rho (px) at field angle alpha (rad): the W2C polynomial at theta = alpha - pi/2 (numpy or torch)."""
@@ -582,12 +616,18 @@ class OCamCalibLens(Lens):
         alpha = a_star + (radius - self._rho(a_star)) / self._drho(a_star)
         return xp.where(inside, alpha, a_star)
 
-    def scaled_to(self, width: int, height: int) -> "OCamCalibLens":
-        """The calibration on a uniformly resized image: u' = (u + 0.5) s - 0.5, rho' = s rho, same field angles."""
+    def scaled_to(self, width: int, height: int, scale: float | None = None) -> "OCamCalibLens":
+        """The calibration on a uniformly resized image: u' = (u + 0.5) s - 0.5, rho' = s rho, same field angles.
+
+        scale: s; default width / self.width (then height must keep the aspect ratio). With an explicit scale the
+        new image may differ from the exactly scaled one by the rounding of its size (< 1 px per side).
+        """
         width, height = _check_size(width, height)
-        if (width, height) == (self.width, self.height):
+        if (width, height) == (self.width, self.height) and scale in (None, 1.0):
             return self
         sx, sy = width / self.width, height / self.height
+        if scale is not None:
+            sx = sy = float(scale)
         if abs(sx - sy) > OCAMCALIB_MAX_ANISOTROPY * max(sx, sy):
             raise ValueError(
                 f"an OCamCalib lens scales uniformly only: {self.width}x{self.height} -> {width}x{height} gives "
@@ -601,6 +641,25 @@ class OCamCalibLens(Lens):
             poly_c2w=tuple(c * sx ** (1 - i) for i, c in enumerate(self.poly_c2w)),
             image_circle_radius_px=self.image_circle_radius_px * sx,
         )
+
+    def osl_parameters(self) -> dict[str, Any]:
+        """Inputs of the OCamCalib OSL camera (synth/blender/osl/ocamcalib.osl): w0..w11 and c0..c11 hold the
+        polynomials (zero-padded), the affine part is identity unless apply_affine."""
+        w, c = tuple(self.poly_w2c), tuple(self.poly_c2w)
+        for name, coeffs in (("poly_w2c", w), ("poly_c2w", c)):
+            if len(coeffs) > OCAMCALIB_OSL_MAX_COEFFS:
+                raise ValueError(f"{name} has {len(coeffs)} coefficients; the OSL camera takes at most "
+                                 f"{OCAMCALIB_OSL_MAX_COEFFS}")
+        aff_c, aff_d, aff_e = self.affine if self.apply_affine else (1.0, 0.0, 0.0)
+        params: dict[str, Any] = {
+            "width": float(self.width), "height": float(self.height),
+            "cx": float(self.image_center[0]), "cy": float(self.image_center[1]),
+            "num_coeffs": len(w), "num_c2w": len(c), "alpha_mono": float(self._alpha_mono),
+            "max_field_angle": float(self.max_field_angle_rad), "aff_c": aff_c, "aff_d": aff_d, "aff_e": aff_e,
+        }
+        params.update({f"w{i}": float(w[i]) if i < len(w) else 0.0 for i in range(OCAMCALIB_OSL_MAX_COEFFS)})
+        params.update({f"c{i}": float(c[i]) if i < len(c) else 0.0 for i in range(OCAMCALIB_OSL_MAX_COEFFS)})
+        return params
 
     @functools.cached_property
     def _fit(self) -> tuple[PolynomialLens, float]:
@@ -638,12 +697,49 @@ def fit_cycles_polynomial(lens: OCamCalibLens) -> tuple[PolynomialLens, float]:
     Returns (lens, max_residual_px): residual = max distance between lens.project and the calibration's project
     over RESIDUAL_NUM_ANGLES field angles in [0, max_field_angle] x RESIDUAL_NUM_AZIMUTHS azimuths.
     """
+    alpha = np.linspace(0.0, lens.max_field_angle_rad, FIT_NUM_ANGLES)
+    return _fit_radial_polynomial(lens, alpha, lens._rho(alpha), lens._drho(alpha), lens.image_center)
+
+
+def fit_cycles_polynomial_to_model(model) -> tuple[PolynomialLens, float]:
+    """Fit Cycles' FISHEYE_LENS_POLYNOMIAL to a calibration model (synth.geometry.camera_models), as
+    fit_cycles_polynomial does for OCamCalib: the radius r(alpha) is the model's pixel distance from (cx, cy)
+    averaged over RESIDUAL_NUM_AZIMUTHS azimuths. Cycles' polynomial is radial with one pixel scale, so what it
+    cannot hold (fx != fy, tangential and thin-prism terms) is in the returned max residual (px)."""
+    phi = np.linspace(0.0, 2.0 * math.pi, RESIDUAL_NUM_AZIMUTHS, endpoint=False)
+
+    def mean_radius(alpha: np.ndarray) -> np.ndarray:
+        a, p = np.meshgrid(alpha, phi, indexing="ij")
+        uv, _ = model.project(np.stack([np.sin(a) * np.cos(p), np.sin(a) * np.sin(p), np.cos(a)], axis=-1))
+        return np.linalg.norm(uv - np.array([model.cx, model.cy]), axis=-1).mean(axis=1)
+
+    # Fit only the field angles that reach the image: up to the principal point's farthest image corner.
+    alpha = np.linspace(0.0, model.max_field_angle_rad, FIT_NUM_ANGLES)
+    corner_px = max(math.hypot(u - model.cx, v - model.cy) for u in (-0.5, model.width - 0.5)
+                    for v in (-0.5, model.height - 0.5))
+    beyond = np.nonzero(mean_radius(alpha) >= corner_px)[0]
+    if beyond.size and beyond[0] > 0:
+        alpha = np.linspace(0.0, float(alpha[beyond[0]]), FIT_NUM_ANGLES)
+    r_px = mean_radius(alpha)
+    weight_px = np.gradient(r_px, alpha)
+    if not (np.isfinite(r_px).all() and (weight_px > 0.0).all()):
+        raise ValueError(f"cannot fit Cycles' fisheye polynomial to this {model.type} calibration (its radius is not "
+                         f"increasing over the field of view); use render.camera: osl")
+    return _fit_radial_polynomial(model, alpha, r_px, weight_px, (model.cx, model.cy))
+
+
+def _fit_radial_polynomial(lens, alpha: np.ndarray, r_px: np.ndarray, weight_px: np.ndarray,
+                           centre_px: tuple[float, float]) -> tuple[PolynomialLens, float]:
+    """The Lawson-weighted fit of fit_cycles_polynomial.
+
+    alpha: (N,) field angles over [0, max field angle], rad; r_px: (N,) image radius at each, px; weight_px: (N,)
+    d r / d alpha, px / rad; centre_px: the principal point (cx, cy), px. `lens.project` is the reference for the
+    residual.
+    """
     w, h = lens.width, lens.height
     px_per_mm = max(w, h) / OCAMCALIB_FIT_SENSOR_MM  # AUTO fit on a square sensor: the longer side spans it
-    alpha_max = lens.max_field_angle_rad
-    alpha = np.linspace(0.0, alpha_max, FIT_NUM_ANGLES)
-    r_mm = lens._rho(alpha) / px_per_mm
-    weight_px = lens._drho(alpha)  # px per rad: converts an angular misfit into pixels
+    alpha_max = float(alpha[-1])
+    r_mm = r_px / px_per_mm
     design = np.stack([r_mm**i for i in range(1, 5)], axis=-1)
     lawson = np.full(alpha.shape, 1.0 / alpha.size)
     best_k, best_err = None, np.inf
@@ -658,7 +754,7 @@ def fit_cycles_polynomial(lens: OCamCalibLens) -> tuple[PolynomialLens, float]:
         if not total > 0.0:
             break
         lawson = lawson / total
-    cx, cy = lens.image_center
+    cx, cy = centre_px
     fitted = PolynomialLens(
         width=w, height=h, fov_rad=_float32(2.0 * alpha_max),
         k=(0.0,) + tuple(_float32(c) for c in best_k),
@@ -682,11 +778,15 @@ LENS_TYPES: dict[str, type[Lens]] = {
 
 
 def lens_from_dict(d: dict) -> Lens:
-    """Inverse of Lens.to_dict(): d has "type" and the constructor fields (lists accepted for tuples)."""
-    if not isinstance(d, dict) or d.get("type") not in LENS_TYPES:
+    """Inverse of Lens.to_dict() and CameraModel.to_dict(): d has "type" and the constructor fields (lists accepted
+    for tuples)."""
+    from synth.geometry.camera_models import CAMERA_MODELS
+
+    types = {**LENS_TYPES, **CAMERA_MODELS}
+    if not isinstance(d, dict) or d.get("type") not in types:
         got = d.get("type") if isinstance(d, dict) else type(d).__name__
-        raise ValueError(f"lens dict needs 'type' in {sorted(LENS_TYPES)}, got {got!r}")
-    cls = LENS_TYPES[d["type"]]
+        raise ValueError(f"lens dict needs 'type' in {sorted(types)}, got {got!r}")
+    cls = types[d["type"]]
     kwargs = {key: value for key, value in d.items() if key != "type"}
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(kwargs) - names)
