@@ -28,7 +28,7 @@ def _is_sweep_file(path: Path) -> bool:
 
 # ----------------------------------------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
-    from synth.config import config_hash, config_to_yaml, load_config, load_sweep
+    from synth.config import config_hash, config_to_yaml, load_sweep
 
     path = Path(args.config)
     if path.is_file() and _is_sweep_file(path):
@@ -37,7 +37,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for name, cfg in variants:
             print(f"{name}\t{config_hash(cfg)}\t{cfg.rig.label}")
         return 0
-    cfg = load_config(path)
+    cfg, _ = _rig_from_config_path(path)  # the rig too: its lens models check themselves when built
     sys.stdout.write(config_to_yaml(cfg))
     print(f"# config_hash: {config_hash(cfg)}")
     return 0
@@ -62,7 +62,10 @@ def cmd_lens(args: argparse.Namespace) -> int:
         resolved = resolve_data_path(args.path, Path.cwd())
         calib = lenses.load_ocamcalib(resolved)
         if args.resolution:
-            calib = calib.scaled_to(args.resolution, args.resolution)
+            from synth.geometry.rig import image_size_at
+
+            (width, height), scale = image_size_at(calib.width, calib.height, args.resolution)
+            calib = calib.scaled_to(width, height, scale=scale)
         render = calib.render_lens()
         settings = render.cycles_settings()
         rows.append(
@@ -156,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lens", help="print the Cycles camera settings of a calibration or of a config's rig")
     p.add_argument("path", metavar="CALIB_OR_CONFIG")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--resolution", type=positive_int, default=None, help="scale a calibration to this square size (px)")
+    p.add_argument("--resolution", type=positive_int, default=None,
+                   help="scale a calibration to this size of its longer side (px)")
 
     p = sub.add_parser("rig", help="print a config's rig and optionally draw it on a head")
     p.add_argument("config")

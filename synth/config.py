@@ -30,7 +30,20 @@ Shift = tuple[float, float]
 SensorFit = Literal["AUTO", "HORIZONTAL", "VERTICAL"]
 
 
-class EquidistantLensConfig(FrozenModel):
+class _SizedLens(FrozenModel):
+    """Optional image size of a Cycles lens type (px); default: a square image of rig.resolution."""
+
+    width: int | None = Field(None, gt=0, le=MAX_RESOLUTION_PX, description="image width, px (with height)")
+    height: int | None = Field(None, gt=0, le=MAX_RESOLUTION_PX, description="image height, px (with width)")
+
+    @model_validator(mode="after")
+    def _both_sides(self):
+        if (self.width is None) != (self.height is None):
+            raise ValueError("give both width and height (the image size, px) or neither (square rig.resolution)")
+        return self
+
+
+class EquidistantLensConfig(_SizedLens):
     """Cycles FISHEYE_EQUIDISTANT: the field angle `fov_deg` spans the inscribed image circle."""
 
     type: Literal["equidistant"]
@@ -38,7 +51,7 @@ class EquidistantLensConfig(FrozenModel):
     shift: Shift = (0.0, 0.0)
 
 
-class EquisolidLensConfig(FrozenModel):
+class EquisolidLensConfig(_SizedLens):
     """Cycles FISHEYE_EQUISOLID: r = 2 f sin(theta / 2) on a sensor of the given size (mm)."""
 
     type: Literal["equisolid"]
@@ -50,7 +63,7 @@ class EquisolidLensConfig(FrozenModel):
     shift: Shift = (0.0, 0.0)
 
 
-class PolynomialLensConfig(FrozenModel):
+class PolynomialLensConfig(_SizedLens):
     """Cycles FISHEYE_LENS_POLYNOMIAL: theta = -(k0 + k1 r + ... + k4 r^4), r in mm on the sensor."""
 
     type: Literal["polynomial"]
@@ -63,14 +76,28 @@ class PolynomialLensConfig(FrozenModel):
 
 
 class OCamCalibLensConfig(FrozenModel):
-    """An OCamCalib (Scaramuzza) calibration JSON, as shipped with Ego4View; fitted to Cycles' polynomial."""
+    """An OCamCalib (Scaramuzza) calibration: a JSON file in the Ego4View layout (`file`), or the parameters inline
+    (what `synth rig import --format ocamcalib` writes from OCamCalib's calib_results.txt); see
+    synth/geometry/lenses.py for the conventions. The Ego4View files do not apply their affine part (as the Ego4View
+    labels and trainer); inline calibrations apply it exactly unless `apply_affine: false`."""
 
     type: Literal["ocamcalib"]
-    file: str
+    file: str | None = None
+    width: int | None = Field(None, gt=0, le=MAX_RESOLUTION_PX)
+    height: int | None = Field(None, gt=0, le=MAX_RESOLUTION_PX)
+    image_center: tuple[float, float] | None = Field(None, description="(cx, cy), OpenCV px")
+    poly_w2c: tuple[float, ...] | None = Field(None, min_length=2, description="rho(theta), px / rad^i, ascending")
+    poly_c2w: tuple[float, ...] | None = Field(None, min_length=1, description="OCamCalib's pol (ascending)")
+    affine: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    apply_affine: bool | None = Field(None, description="default: false for `file`, true for inline parameters")
+    image_circle_radius_px: float | None = Field(None, gt=0.0)
+    fov_deg: float | None = Field(None, gt=0.0, le=360.0, description="nominal field of view; default 185")
 
     @field_validator("file")
     @classmethod
-    def _file_exists(cls, value: str, info: ValidationInfo) -> str:
+    def _file_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
         path = resolve_data_path(value, (info.context or {}).get("base_dir"))
         if not path.is_file():
             raise ValueError(
@@ -79,9 +106,88 @@ class OCamCalibLensConfig(FrozenModel):
             )
         return value if value.startswith(BUILTIN_PREFIX) else str(path)
 
+    @model_validator(mode="after")
+    def _file_or_inline(self) -> "OCamCalibLensConfig":
+        inline = {name: getattr(self, name) for name in ("width", "height", "image_center", "poly_w2c", "poly_c2w")}
+        if self.file is not None:
+            given = [name for name, v in inline.items() if v is not None]
+            if given:
+                raise ValueError(f"give either 'file' or the inline parameters, not both (got file and {given})")
+            return self
+        missing = [name for name, v in inline.items() if v is None]
+        if missing:
+            raise ValueError(f"needs 'file' (an OCamCalib JSON) or the inline parameters; missing {missing}")
+        return self
+
+
+class _CalibratedLens(FrozenModel):
+    """A calibrated camera: image size (px) and pinhole intrinsics fx, fy, cx, cy (px, OpenCV pixel centres). The
+    model's own checks (e.g. a distortion that folds back at the optical axis) run when the rig is built
+    (synth.geometry.rig.build_rig), which `synth validate` does too."""
+
+    width: int = Field(gt=0, le=MAX_RESOLUTION_PX, description="calibrated image width, px")
+    height: int = Field(gt=0, le=MAX_RESOLUTION_PX, description="calibrated image height, px")
+    fx: float = Field(gt=0.0)
+    fy: float = Field(gt=0.0)
+    cx: float
+    cy: float
+    fov_deg: float | None = Field(None, gt=0.0, le=360.0,
+                                  description="nominal field of view: caps the labelled field angle")
+
+
+class OpenCVFisheyeLensConfig(_CalibratedLens):
+    """OpenCV fisheye (Kannala-Brandt; cv::fisheye): theta_d = theta (1 + k1 theta^2 + ... + k4 theta^8)."""
+
+    type: Literal["opencv_fisheye"]
+    k: tuple[float, ...] = Field((0.0, 0.0, 0.0, 0.0), min_length=4, max_length=4, description="k1..k4")
+
+
+class OpenCVPinholeLensConfig(_CalibratedLens):
+    """OpenCV pinhole with radial-tangential distortion (cv::projectPoints): k = (k1, k2[, k3[, k4, k5, k6]])."""
+
+    type: Literal["opencv_pinhole"]
+    k: tuple[float, ...] = Field((0.0, 0.0), min_length=2, max_length=6, description="k1, k2[, k3[, k4, k5, k6]]")
+    p: tuple[float, ...] = Field((0.0, 0.0), min_length=2, max_length=2, description="p1, p2")
+
+
+class DoubleSphereLensConfig(_CalibratedLens):
+    """Double sphere (Usenko et al. 2018; Kalibr `ds`)."""
+
+    type: Literal["double_sphere"]
+    xi: float
+    alpha: float = Field(ge=0.0, le=1.0)
+
+
+class UnifiedLensConfig(_CalibratedLens):
+    """Unified / Mei (Kalibr `omni`, cv::omnidir): xi, then radial-tangential k = (k1, k2), p = (p1, p2)."""
+
+    type: Literal["unified"]
+    xi: float = Field(ge=0.0)
+    k: tuple[float, ...] = Field((0.0, 0.0), min_length=2, max_length=2, description="k1, k2")
+    p: tuple[float, ...] = Field((0.0, 0.0), min_length=2, max_length=2, description="p1, p2")
+
+
+class EUCMLensConfig(_CalibratedLens):
+    """Extended unified camera model (Khomutenko et al. 2016; Kalibr `eucm`)."""
+
+    type: Literal["eucm"]
+    alpha: float = Field(ge=0.0, le=1.0)
+    beta: float = Field(gt=0.0)
+
+
+class Fisheye624LensConfig(_CalibratedLens):
+    """Project Aria Fisheye624: 6 radial (k), 2 tangential (p), 4 thin-prism (s) coefficients."""
+
+    type: Literal["fisheye624"]
+    k: tuple[float, ...] = Field((0.0,) * 6, min_length=6, max_length=6, description="k0..k5")
+    p: tuple[float, ...] = Field((0.0, 0.0), min_length=2, max_length=2, description="p0, p1")
+    s: tuple[float, ...] = Field((0.0,) * 4, min_length=4, max_length=4, description="s0..s3")
+
 
 LensConfig = Annotated[
-    Union[EquidistantLensConfig, EquisolidLensConfig, PolynomialLensConfig, OCamCalibLensConfig],
+    Union[EquidistantLensConfig, EquisolidLensConfig, PolynomialLensConfig, OCamCalibLensConfig,
+          OpenCVFisheyeLensConfig, OpenCVPinholeLensConfig, DoubleSphereLensConfig, UnifiedLensConfig,
+          EUCMLensConfig, Fisheye624LensConfig],
     Field(discriminator="type"),
 ]
 
@@ -125,15 +231,27 @@ class RigConfig(FrozenModel):
 
     preset: Literal["ego4view", "custom"] = "ego4view"
     name: str | None = Field(None, description="label used in tables; default derived from D-FR")
-    resolution: int = Field(256, gt=0, le=MAX_RESOLUTION_PX, description="square image side, px")
+    resolution: int | None = Field(
+        256, gt=0, le=MAX_RESOLUTION_PX,
+        description="rendered image size, px, of the LONGER side: every camera keeps its calibration's aspect ratio "
+        "(uniform scale, exact); null = the calibrations' own size. Lenses without a size are square")
     front_baseline_m: float = Field(0.12, gt=0.0, le=1.0)
     rear_baseline_m: float | None = Field(None, gt=0.0, le=1.0)
     front_to_rear_m: float = Field(0.37, gt=0.0, le=2.0)
     front_pitch_deg: float = Field(0.0, ge=-90.0, le=90.0, description="tilt of the optical axis towards the body")
     rear_pitch_deg: float = Field(0.0, ge=-90.0, le=90.0, description="tilt of the optical axis towards the body")
     yaw_deg: float = Field(0.0, ge=-90.0, le=90.0, description="outward sideways tilt of each optical axis")
-    front_clearance_m: float = Field(0.06, ge=0.0, le=0.5, description="front cameras ahead of the face (D-FH)")
-    mount_height_m: float = Field(0.07, ge=-0.3, le=0.3, description="device plane above the EGO16 head joint")
+    front_clearance_m: float = Field(
+        0.06, ge=0.0, le=0.5, description="the mount point's distance from the anchor's head surface, outward (with "
+        "the default anchor 'face': the front cameras ahead of the face, D-FH)")
+    mount_height_m: float = Field(0.07, ge=-0.3, le=0.3, description="device plane above the EGO16 head joint "
+                                  "(anchors face and back_of_head)")
+    mount_anchor: Literal["face", "back_of_head", "top_of_head"] = Field(
+        "face", description="where on each head the device is placed: `mount_point_m` goes front_clearance_m ahead "
+        "of the face, behind the back of the head (both at mount_height_m), or above the top of the head")
+    mount_point_m: tuple[float, float, float] = Field(
+        (0.0, 0.0, 0.0), description="the device-frame point (m) placed at the anchor; default the device origin "
+        "(for the ego4view preset the midpoint of the front cameras)")
     lenses: dict[str, LensConfig] | None = Field(None, description="per view; default: the Ego4View calibrations")
     cameras: tuple[CameraConfig, ...] | None = None
 
@@ -404,6 +522,12 @@ LENS_TYPES: dict[str, type[BaseModel]] = {
     "equisolid": EquisolidLensConfig,
     "polynomial": PolynomialLensConfig,
     "ocamcalib": OCamCalibLensConfig,
+    "opencv_fisheye": OpenCVFisheyeLensConfig,
+    "opencv_pinhole": OpenCVPinholeLensConfig,
+    "double_sphere": DoubleSphereLensConfig,
+    "unified": UnifiedLensConfig,
+    "eucm": EUCMLensConfig,
+    "fisheye624": Fisheye624LensConfig,
 }
 
 

@@ -147,6 +147,7 @@ def export_ego4view(
     failed export leaves out_dir as it was). A label-only dataset exports without fisheye_rgb/.
     """
     reader = DatasetReader(dataset_dir)
+    check_exportable(reader)
     out = Path(out_dir).absolute()
     root = reader.root.absolute()
     if out == root or root in out.parents:
@@ -154,6 +155,18 @@ def export_ego4view(
     with staged_output_dir(out, overwrite=overwrite, marker=README_NAME, command="synth export") as stage:
         _write_export(reader, stage, reader.clip_ids if clip_ids is None else list(clip_ids), link)
     return out
+
+
+def check_exportable(reader: DatasetReader) -> None:
+    """DatasetError when the Ego4View layout cannot hold the dataset: its images and heatmaps are square (its
+    loaders resize every image to a square and its heatmaps are S x S)."""
+    width, height = reader.image_size
+    if width != height:
+        raise DatasetError(
+            f"{reader.root}: images are {width}x{height} px; the Ego4View layout holds square images only (its "
+            f"loaders resize to a square and its heatmaps are square): train on the native format (egotrain with "
+            f"data.format native), or render a square rig"
+        )
 
 
 def _write_export(reader: DatasetReader, out: Path, ids: list[str], link: bool) -> None:

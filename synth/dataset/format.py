@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -91,7 +91,7 @@ class ArraySpec:
     """One stored array: its key, dtype and symbolic shape.
 
     shape: entries are ints (fixed sizes) or names of dimensions bound per clip: "F" frames, "V" views,
-        "S" heatmap size. The same name must have the same size in every array of a clip.
+        "SH", "SW" heatmap height and width in cells. The same name must have the same size in every array of a clip.
     """
 
     key: str
@@ -115,7 +115,16 @@ LABEL_SPECS: tuple[ArraySpec, ...] = (
 LABEL_KEYS: tuple[str, ...] = tuple(spec.key for spec in LABEL_SPECS)
 
 #: heatmaps.npz: the 15 heatmap joints (synth.constants.HEATMAP_JOINTS) per frame and view.
-HEATMAP_SPEC = ArraySpec(HEATMAPS_KEY, "float16", ("F", "V", NUM_HEATMAP_JOINTS, "S", "S"), "peak 1.0, 0 outside")
+HEATMAP_SPEC = ArraySpec(HEATMAPS_KEY, "float16", ("F", "V", NUM_HEATMAP_JOINTS, "SH", "SW"),
+                         "peak 1.0, 0 outside; rows = image y")
+
+
+def heatmap_dims(meta: Mapping[str, Any]) -> dict[str, int]:
+    """{"SH": height, "SW": width} in cells of a dataset's heatmaps, from dataset.json "heatmap" (its "width" and
+    "height"; datasets written before non-square images have only "size": square maps)."""
+    hm = meta["heatmap"]
+    size = int(hm["size"])
+    return {"SH": int(hm.get("height", size)), "SW": int(hm.get("width", size))}
 
 
 def clip_id(index: int) -> str:
@@ -170,7 +179,7 @@ def validate_arrays(
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Check keys, dtypes and shapes of `arrays` against `specs`.
 
-    where: names the file or clip in error messages. dims: sizes already bound ("F", "V", "S"); it is extended
+    where: names the file or clip in error messages. dims: sizes already bound ("F", "V", "SH", ...); it is extended
     with the sizes found. coerce: cast loss-free to the spec dtype instead of refusing a different dtype.
     Returns (the arrays, possibly cast; the bound dims). Raises DatasetError naming the array and the problem.
     """

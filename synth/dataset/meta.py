@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from synth import __version__
@@ -10,13 +11,19 @@ from synth.config import RenderConfig, config_hash, hashable_dict
 from synth.constants import EGO16_JOINTS, HEATMAP_JOINTS
 from synth.geometry.rig import Rig
 from synth.io import jsonable, sha256_bytes
+from synth.labels.heatmaps import heatmap_shape_for
 from synth.scene.spec import ClipSpec
 
 
 def dataset_meta(cfg: RenderConfig, rig: Rig, image_format: str | None, blender_version: str | None,
                  asset_manifest_hash: str | None = None) -> dict[str, Any]:
     """dataset.json contents before finalisation; asset_manifest_hash: ResolvedAssets.manifest_hash (None when the
-    config uses no licensed assets); image_format None for a label-only dataset."""
+    config uses no licensed assets); image_format None for a label-only dataset.
+
+    image: the rig's one image size (px); heatmap: `size` cells on the image's longer side, `width` x `height` cells
+    keeping the image's aspect ratio (synth.labels.heatmaps.heatmap_shape_for)."""
+    width, height = rig.image_size
+    heatmap_w, heatmap_h = heatmap_shape_for((width, height), cfg.labels.heatmap_size)
     return {
         "schema_version": 1,
         "egorig_version": __version__,
@@ -29,8 +36,9 @@ def dataset_meta(cfg: RenderConfig, rig: Rig, image_format: str | None, blender_
         "heatmap_joints": list(HEATMAP_JOINTS),
         "views": list(rig.views),
         "rig": rig.to_json(),
-        "image": {"width": cfg.rig.resolution, "height": cfg.rig.resolution, "format": image_format},
-        "heatmap": {"size": cfg.labels.heatmap_size, "sigma": cfg.labels.heatmap_sigma_px},
+        "image": {"width": width, "height": height, "format": image_format},
+        "heatmap": {"size": cfg.labels.heatmap_size, "width": heatmap_w, "height": heatmap_h,
+                    "sigma": cfg.labels.heatmap_sigma_px},
         "asset_manifest_hash": asset_manifest_hash,
         "render_settings_hash": render_settings_hash(cfg, blender_version) if image_format is not None else None,
     }
@@ -60,7 +68,7 @@ def clip_meta(spec: ClipSpec, seed: int, asset_records: list[dict[str, Any]]) ->
         "fps": spec.posed.fps,
         "views": list(rig.views),
         "d_fr_m": rig.front_to_rear_m,
-        "d_rh_m": spec.mount.d_rh_m,
+        "d_rh_m": spec.mount.d_rh_m if math.isfinite(spec.mount.d_rh_m) else None,  # None: no rear cameras
         "front_clearance_m": rig.front_clearance_m,
         "mount_height_m": rig.mount_height_m,
         "assets": asset_records,

@@ -120,7 +120,15 @@ class DatasetReader:
 
     @property
     def heatmap_size(self) -> int:
+        """Heatmap cells along the image's longer side (dataset.json heatmap.size)."""
         return int(self.meta["heatmap"]["size"])
+
+    @property
+    def heatmap_shape(self) -> tuple[int, int]:
+        """(width, height) of the heatmaps in cells: the image's aspect ratio at heatmap_size cells on its longer
+        side (synth.labels.heatmaps.heatmap_shape_for)."""
+        dims = fmt.heatmap_dims(self.meta)
+        return dims["SW"], dims["SH"]
 
     def T_device_from_camera(self) -> np.ndarray:
         """(V, 4, 4) float64: each camera's OpenCV pose in the device frame, metres, from dataset.json."""
@@ -209,7 +217,7 @@ class DatasetReader:
             raise DatasetError(f"{path}: corrupt ({exc}); {REDO_HINT}") from None
 
     def heatmaps(self, clip_id: str, frame: int | None = None, verify: bool = False) -> np.ndarray:
-        """Heatmaps (F, V, 15, S, S) float16, or one frame's (V, 15, S, S) when `frame` is given.
+        """Heatmaps (F, V, 15, SH, SW) float16 (heatmap_shape), or one frame's (V, 15, SH, SW) when `frame` is given.
 
         heatmaps.npz is compressed, so it cannot be memory-mapped; a single frame is read by streaming the
         zip entry up to that frame, without holding the whole clip in memory.
@@ -219,7 +227,7 @@ class DatasetReader:
             self._verify(path, clip_id, "heatmaps_sha256")
         if frame is None:
             arrays = self._load_npz(path)
-            arrays, _ = fmt.validate_arrays(arrays, (fmt.HEATMAP_SPEC,), str(path), {"S": self.heatmap_size})
+            arrays, _ = fmt.validate_arrays(arrays, (fmt.HEATMAP_SPEC,), str(path), fmt.heatmap_dims(self.meta))
             return arrays[fmt.HEATMAPS_KEY]
         row = self.row(clip_id, frame)
         try:

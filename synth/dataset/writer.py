@@ -233,15 +233,14 @@ class DatasetWriter:
 
         clip_meta: clip.json content (DESIGN section 7); "clip_id" and "frames" are set here.
         labels: the arrays of format.LABEL_SPECS (loss-free casts to the stored dtype are applied).
-        heatmaps: (F, V, 15, S, S) heatmaps, stored as float16.
+        heatmaps: (F, V, 15, SH, SW) heatmaps (dataset.json heatmap height, width), stored as float16.
         split: the clip's split (synth.dataset.splits), recorded in its index line.
         seconds: time spent per stage, recorded in the index line.
         """
         start = time.perf_counter()
         where = f"clip {clip_id}"
         labels, dims = fmt.validate_arrays(labels, fmt.LABEL_SPECS, where, coerce=True)
-        size = int(self.meta["heatmap"]["size"])
-        dims["S"] = size
+        dims.update(fmt.heatmap_dims(self.meta))
         hm, dims = fmt.validate_arrays({fmt.HEATMAPS_KEY: heatmaps}, (fmt.HEATMAP_SPEC,), where, dims, coerce=True)
         frame_index = labels["frame_index"]
         if frame_index.size and (frame_index.min() < 0 or np.any(np.diff(frame_index) <= 0)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from synth.constants import VIEWS
+from synth.errors import CONFIG_PLACEHOLDER, ConfigError
 from synth.geometry.transforms import euler_xyz_deg_to_matrix, make_T
 
 if TYPE_CHECKING:
@@ -68,6 +70,8 @@ class Rig:
     front_baseline_m: float
     front_clearance_m: float
     mount_height_m: float
+    mount_anchor: str = "face"
+    mount_point_device_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
     def views(self) -> tuple[str, ...]:
@@ -81,6 +85,11 @@ class Rig:
     @property
     def lenses(self) -> tuple["Lens", ...]:
         return tuple(c.lens for c in self.cameras)
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """(width, height) px of every rendered image (build_rig checks that the cameras agree)."""
+        return self.cameras[0].lens.width, self.cameras[0].lens.height
 
     def camera(self, name: str) -> RigCamera:
         for cam in self.cameras:
@@ -116,38 +125,92 @@ class Rig:
             "front_baseline_m": self.front_baseline_m,
             "front_clearance_m": self.front_clearance_m,
             "mount_height_m": self.mount_height_m,
+            "mount_anchor": self.mount_anchor,
+            "mount_point_device_m": list(self.mount_point_device_m),
             "cameras": cams,
         }
 
 
 # ----------------------------------------------------------------------------------------------------------------
-def lens_from_config(cfg: "LensConfig", width: int, height: int, base_dir: Any = None) -> tuple["Lens", "Lens | None"]:
-    """Build (render lens, original calibration or None) for one lens config at the given resolution."""
+def calibration_lens(cfg: "LensConfig", base_dir: Any = None):
+    """The calibration of a lens config at its own image size: an OCamCalibLens or a camera model
+    (synth.geometry.camera_models); None for the Cycles lens types (equidistant, equisolid, polynomial)."""
     from synth.config import resolve_data_path
     from synth.geometry import lenses
+    from synth.geometry.camera_models import CAMERA_MODELS
 
-    fov_rad = math.radians(getattr(cfg, "fov_deg", 0.0) or 0.0)
+    if cfg.type in CAMERA_MODELS:
+        params = cfg.model_dump(exclude={"type", "fov_deg"})
+        fov = math.radians(cfg.fov_deg) if cfg.fov_deg is not None else None
+        return CAMERA_MODELS[cfg.type](**params, fov_rad=fov)
+    if cfg.type != "ocamcalib":
+        return None
+    fov = math.radians(cfg.fov_deg) if cfg.fov_deg is not None else lenses.OCAMCALIB_DEFAULT_FOV_RAD
+    if cfg.file is not None:
+        calib = lenses.load_ocamcalib(resolve_data_path(cfg.file, base_dir), fov_rad=fov)
+        if cfg.apply_affine:
+            calib = dataclasses.replace(calib, apply_affine=True)
+        return calib
+    return lenses.OCamCalibLens(
+        width=cfg.width, height=cfg.height, image_center=cfg.image_center, poly_w2c=cfg.poly_w2c,
+        poly_c2w=cfg.poly_c2w, affine=cfg.affine, image_circle_radius_px=cfg.image_circle_radius_px, fov_rad=fov,
+        apply_affine=cfg.apply_affine is not False,
+    )
+
+
+def image_size_at(width: int, height: int, resolution: int | None) -> tuple[tuple[int, int], float]:
+    """((W, H) px, scale) of a width x height image rendered at `resolution` px on its longer side (None: as is).
+
+    The scale is one factor for both axes (a calibration stays exact); W and H are the scaled sides rounded.
+    """
+    if resolution is None:
+        return (int(width), int(height)), 1.0
+    scale = resolution / max(width, height)
+    return (max(1, round(width * scale)), max(1, round(height * scale))), scale
+
+
+def lens_from_config(cfg: "LensConfig", resolution: int | None, base_dir: Any = None,
+                     render: str = "native") -> tuple["Lens", "Lens | None"]:
+    """(render lens, calibration or None) of one lens config rendered at `resolution` px on the longer side.
+
+    Cycles lens types are built at their own width x height scaled to the resolution (square resolution x
+    resolution without a size); a calibration is scaled uniformly, and its render lens is Cycles' polynomial
+    fitted to it under render "native", the calibration itself under "osl".
+    """
+    from synth.geometry import lenses
+
+    calib = calibration_lens(cfg, base_dir)
+    if calib is not None:
+        (width, height), scale = image_size_at(calib.width, calib.height, resolution)
+        if scale != 1.0:
+            calib = calib.scaled_to(width, height, scale=scale)
+        return (calib.render_lens() if render == "native" else calib), calib
+    if cfg.width is not None:
+        (width, height), _ = image_size_at(cfg.width, cfg.height, resolution)
+    elif resolution is not None:
+        width = height = resolution
+    else:
+        raise ValueError(f"a {cfg.type} lens without width and height needs rig.resolution (null means each "
+                         f"calibration's own size): give the lens width and height or set rig.resolution")
+    fov_rad = math.radians(cfg.fov_deg)
     if cfg.type == "equidistant":
         lens = lenses.EquidistantLens(
             width=width, height=height, fov_rad=fov_rad, shift_x=cfg.shift[0], shift_y=cfg.shift[1]
         )
         return lens, None
-    if cfg.type in ("equisolid", "polynomial"):
-        common = dict(
-            width=width,
-            height=height,
-            fov_rad=fov_rad,
-            sensor_width_mm=cfg.sensor_width_mm,
-            sensor_height_mm=cfg.sensor_height_mm if cfg.sensor_height_mm is not None else cfg.sensor_width_mm,
-            sensor_fit=cfg.sensor_fit,
-            shift_x=cfg.shift[0],
-            shift_y=cfg.shift[1],
-        )
-        if cfg.type == "equisolid":
-            return lenses.EquisolidLens(focal_mm=cfg.focal_mm, **common), None
-        return lenses.PolynomialLens(k=tuple(cfg.k), **common), None
-    calib = lenses.load_ocamcalib(resolve_data_path(cfg.file, base_dir), width=width, height=height)
-    return calib.render_lens(), calib
+    common = dict(
+        width=width,
+        height=height,
+        fov_rad=fov_rad,
+        sensor_width_mm=cfg.sensor_width_mm,
+        sensor_height_mm=cfg.sensor_height_mm if cfg.sensor_height_mm is not None else cfg.sensor_width_mm,
+        sensor_fit=cfg.sensor_fit,
+        shift_x=cfg.shift[0],
+        shift_y=cfg.shift[1],
+    )
+    if cfg.type == "equisolid":
+        return lenses.EquisolidLens(focal_mm=cfg.focal_mm, **common), None
+    return lenses.PolynomialLens(k=tuple(cfg.k), **common), None
 
 
 def _camera_rotation(base: np.ndarray, pitch_deg: float, outward_deg: float, side_sign: float) -> np.ndarray:
@@ -171,7 +234,6 @@ def build_rig(cfg: "RigConfig", base_dir: Any = None, render: str = "native") ->
     render: synth.config.camera_path(cfg.render): "osl" renders calibrations Cycles has no model for through their
     own model (labels use the calibration itself), "native" through a fitted Cycles polynomial (labels use the fit).
     """
-    width = height = cfg.resolution
     cameras: list[RigCamera] = []
     if cfg.preset == "ego4view":
         rear_baseline = cfg.rear_baseline_m if cfg.rear_baseline_m is not None else cfg.front_baseline_m
@@ -187,17 +249,25 @@ def build_rig(cfg: "RigConfig", base_dir: Any = None, render: str = "native") ->
         for view in VIEWS:
             position, base, side, pitch = layout[view]
             R = _camera_rotation(base, pitch, cfg.yaw_deg, side)
-            lens, calib = lens_from_config(cfg.lens_for(view), width, height, base_dir)
+            lens, calib = _config_lens(cfg.lens_for(view), cfg.resolution, base_dir, f"rig.lenses.{view}",
+                                       render)
             cameras.append(_rig_camera(view, make_T(R, np.asarray(position)), lens, calib, render))
         front_to_rear = cfg.front_to_rear_m
     else:
-        for cam in cfg.cameras or ():
+        for i, cam in enumerate(cfg.cameras or ()):
             R = euler_xyz_deg_to_matrix(cam.rotation_deg)
-            lens, calib = lens_from_config(cam.lens, width, height, base_dir)
+            lens, calib = _config_lens(cam.lens, cfg.resolution, base_dir, f"rig.cameras[{i}].lens", render)
             T = make_T(R, np.asarray(cam.position_m, dtype=np.float64))
             cameras.append(_rig_camera(cam.name, T, lens, calib, render))
         ys = [c.T_device_from_camera[1, 3] for c in cameras]
         front_to_rear = float(max(ys) - min(ys))
+    sizes = {c.name: (c.lens.width, c.lens.height) for c in cameras}
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{name} {w}x{h}" for name, (w, h) in sizes.items())
+        raise ConfigError(CONFIG_PLACEHOLDER, "rig.resolution",
+                          f"the cameras render at different image sizes ({listed}); a dataset has one image size: "
+                          f"use calibrations of one aspect ratio (rig.resolution scales the longer side), or one "
+                          f"size with rig.resolution null")
     return Rig(
         cameras=tuple(cameras),
         label=cfg.label,
@@ -205,7 +275,17 @@ def build_rig(cfg: "RigConfig", base_dir: Any = None, render: str = "native") ->
         front_baseline_m=cfg.front_baseline_m,
         front_clearance_m=cfg.front_clearance_m,
         mount_height_m=cfg.mount_height_m,
+        mount_anchor=cfg.mount_anchor,
+        mount_point_device_m=tuple(float(v) for v in cfg.mount_point_m),
     )
+
+
+def _config_lens(cfg: "LensConfig", resolution: int | None, base_dir: Any, field: str, render: str):
+    """lens_from_config with a model's refusal (e.g. a size it cannot scale to) as a ConfigError at `field`."""
+    try:
+        return lens_from_config(cfg, resolution, base_dir, render)
+    except ValueError as exc:
+        raise ConfigError(CONFIG_PLACEHOLDER, field, str(exc)) from None
 
 
 def config_rig(cfg: "RenderConfig", base_dir: Any = None) -> Rig:
@@ -234,8 +314,12 @@ class HeadMount:
     T_head_from_device: (4, 4) float64; the device axes equal the head axes (x right, y back, z down).
     face_front_head_m, head_back_head_m: (3,) float64, head frame: the face's front-most and the head's back-most
         surface points at the mount height.
-    d_fh_m: front cameras to the face along the device y axis (= the configured front clearance), metres.
-    d_rh_m: rear cameras to the back of the head along the device y axis, metres (negative: inside the head).
+    head_top_head_m: (3,) float64, head frame: the top of the head (its highest vertex).
+    d_fh_m: the front-most camera to the face along the device y axis, metres (with the face anchor and the
+        ego4view preset: the configured front clearance).
+    d_rh_m: rear cameras to the back of the head along the device y axis, metres (negative: inside the head; NaN
+        for a rig without rear cameras).
+    anchor: the rig's mount anchor ("face", "back_of_head", "top_of_head").
     """
 
     T_head_from_device: np.ndarray
@@ -243,6 +327,8 @@ class HeadMount:
     head_back_head_m: np.ndarray
     d_fh_m: float
     d_rh_m: float
+    head_top_head_m: np.ndarray | None = None
+    anchor: str = "face"
 
 
 def head_extent_points(
@@ -254,9 +340,7 @@ def head_extent_points(
     mount_height_m: height of the slab above the head-frame origin (the EGO16 head joint), metres.
     Returns (front point (3,), back point (3,)), head frame, metres.
     """
-    verts = np.asarray(head_vertices_head_m, dtype=np.float64)
-    if verts.ndim != 2 or verts.shape[1] != 3 or len(verts) == 0:
-        raise ValueError(f"head_vertices_head_m must be (K, 3) with K > 0, got {verts.shape}")
+    verts = _head_vertices(head_vertices_head_m)
     z_mount = -mount_height_m  # z points down
     half = slab_half_height_m
     in_slab = np.abs(verts[:, 2] - z_mount) <= half
@@ -269,19 +353,48 @@ def head_extent_points(
     return slab[np.argmin(slab[:, 1])].copy(), slab[np.argmax(slab[:, 1])].copy()
 
 
+def _head_vertices(head_vertices_head_m: np.ndarray) -> np.ndarray:
+    verts = np.asarray(head_vertices_head_m, dtype=np.float64)
+    if verts.ndim != 2 or verts.shape[1] != 3 or len(verts) == 0:
+        raise ValueError(f"head_vertices_head_m must be (K, 3) with K > 0, got {verts.shape}")
+    return verts
+
+
+def head_top_point(head_vertices_head_m: np.ndarray) -> np.ndarray:
+    """(3,) the highest head vertex (smallest z; z points down), head frame, metres."""
+    verts = _head_vertices(head_vertices_head_m)
+    return verts[np.argmin(verts[:, 2])].copy()
+
+
 def mount_from_points(
     face_front_head_m: np.ndarray, head_back_head_m: np.ndarray, rig: Rig, front_clearance_m: float,
-    mount_height_m: float,
+    mount_height_m: float, head_top_head_m: np.ndarray | None = None, anchor: str | None = None,
 ) -> HeadMount:
-    """Place the device so its front cameras sit `front_clearance_m` ahead of the face, at the mount height.
+    """Place the device on a head by its anchor: the rig's mount point (device frame) goes
 
-    The device origin (midpoint of the front cameras) lies in the head's mid-sagittal plane (x = 0), at
-    y = face_y - clearance and z = -mount_height in the head frame; its axes are the head's.
+    - "face": `front_clearance_m` ahead of the face (y = face_y - clearance) at z = -mount_height;
+    - "back_of_head": `front_clearance_m` behind the back of the head (y = back_y + clearance) at z = -mount_height;
+    - "top_of_head": `front_clearance_m` above the top of the head (z = top_z - clearance) at y = top_y;
+
+    always in the head's mid-sagittal plane (x = 0), with the device axes equal to the head's.
     """
+    anchor = rig.mount_anchor if anchor is None else anchor
     face = np.asarray(face_front_head_m, dtype=np.float64)
     back = np.asarray(head_back_head_m, dtype=np.float64)
-    origin = np.array([0.0, face[1] - front_clearance_m, -mount_height_m])
+    if anchor == "face":
+        point_head = np.array([0.0, face[1] - front_clearance_m, -mount_height_m])
+    elif anchor == "back_of_head":
+        point_head = np.array([0.0, back[1] + front_clearance_m, -mount_height_m])
+    elif anchor == "top_of_head":
+        if head_top_head_m is None:
+            raise ValueError("anchor 'top_of_head' needs head_top_head_m")
+        top = np.asarray(head_top_head_m, dtype=np.float64)
+        point_head = np.array([0.0, top[1], top[2] - front_clearance_m])
+    else:
+        raise ValueError(f"unknown mount anchor {anchor!r}; use face, back_of_head or top_of_head")
+    origin = point_head - np.asarray(rig.mount_point_device_m, dtype=np.float64)
     T_head_from_device = make_T(np.eye(3), origin)
+    cam_y_head = origin[1] + np.array([c.T_device_from_camera[1, 3] for c in rig.cameras])
     rear = rig.rear_cameras()
     if rear:
         rear_y_head = origin[1] + float(np.mean([c.T_device_from_camera[1, 3] for c in rear]))
@@ -292,8 +405,10 @@ def mount_from_points(
         T_head_from_device=T_head_from_device,
         face_front_head_m=face,
         head_back_head_m=back,
-        d_fh_m=float(face[1] - origin[1]),
+        d_fh_m=float(face[1] - cam_y_head.min()),
         d_rh_m=float(d_rh),
+        head_top_head_m=None if head_top_head_m is None else np.asarray(head_top_head_m, dtype=np.float64),
+        anchor=anchor,
     )
 
 
@@ -305,4 +420,4 @@ def fit_head_mount(
     clearance = rig.front_clearance_m if front_clearance_m is None else front_clearance_m
     height = rig.mount_height_m if mount_height_m is None else mount_height_m
     front, back = head_extent_points(head_vertices_head_m, height)
-    return mount_from_points(front, back, rig, clearance, height)
+    return mount_from_points(front, back, rig, clearance, height, head_top_point(head_vertices_head_m))

@@ -19,7 +19,7 @@ from synth.constants import (
 )
 from synth.dataset.format import LABEL_KEYS
 from synth.geometry.transforms import apply_T, invert_T, make_T
-from synth.labels.heatmaps import render_heatmaps
+from synth.labels.heatmaps import heatmap_shape_for, render_heatmaps
 from synth.labels.projection import camera_centres_world, project_joints
 
 if TYPE_CHECKING:
@@ -87,23 +87,21 @@ def _check_inputs(vertices, faces, joints, T_wd, T_dc, lenses) -> None:
 
 
 def render_clip_heatmaps(joints2d_px, visibility, lenses: Sequence, heatmap_size: int, sigma_px: float) -> np.ndarray:
-    """Heatmaps of the HEATMAP_JOINTS: joints2d_px (F, V, 16, 2), visibility (F, V, 16) -> (F, V, 15, S, S) float16.
+    """Heatmaps of the HEATMAP_JOINTS: joints2d_px (F, V, 16, 2), visibility (F, V, 16) -> (F, V, 15, SH, SW)
+    float16, SW x SH = heatmap_shape_for(the lens' image size, heatmap_size) (the image's aspect ratio, heatmap_size
+    cells on its longer side; every view of a rig has one image size).
 
-    Each view uses its own lens' image size; joints with visibility 0 get all-zero channels.
+    Joints with visibility 0 get all-zero channels.
     """
     idx = list(HEATMAP_JOINT_INDICES)
     pts = np.asarray(joints2d_px)[:, :, idx]
     keep = np.asarray(visibility)[:, :, idx] != VIS_OUTSIDE
-    sizes = [(lens.width, lens.height) for lens in lenses]
-    if len(set(sizes)) == 1:
-        return render_heatmaps(pts, sizes[0], heatmap_size, sigma_px, visible_mask=keep, dtype=HEATMAP_DTYPE)
-    return np.stack(
-        [
-            render_heatmaps(pts[:, v], sizes[v], heatmap_size, sigma_px, visible_mask=keep[:, v], dtype=HEATMAP_DTYPE)
-            for v in range(len(lenses))
-        ],
-        axis=1,
-    )
+    sizes = {(lens.width, lens.height) for lens in lenses}
+    if len(sizes) != 1:
+        raise ValueError(f"every view of a clip needs one image size, got {sorted(sizes)}")
+    size = sizes.pop()
+    return render_heatmaps(pts, size, heatmap_shape_for(size, heatmap_size), sigma_px, visible_mask=keep,
+                           dtype=HEATMAP_DTYPE)
 
 
 def compute_labels(

@@ -44,19 +44,43 @@ def window_radius(sigma_px: float) -> int:
     return int(np.floor(WINDOW_HALF_WIDTH_SIGMAS * float(sigma_px)))
 
 
-def _strides(image_size, heatmap_size: int) -> np.ndarray:
+def heatmap_shape_for(image_size, heatmap_size: int) -> tuple[int, int]:
+    """(width, height) in cells of the heatmaps of an image of `image_size` = (width, height) px whose longer side
+    gets `heatmap_size` cells; the shorter side keeps the image's aspect ratio, rounded (at least 1 cell).
+
+    E.g. 256 x 256 px, 64 -> (64, 64); 640 x 480 px, 64 -> (64, 48); 752 x 480 px, 64 -> (64, 41).
+    """
+    width, height = (int(s) for s in image_size)
+    size = int(heatmap_size)
+    if width <= 0 or height <= 0 or size < 1:
+        raise ValueError(f"need a positive image size and heatmap size, got {image_size} and {heatmap_size}")
+    if width >= height:
+        return size, max(1, round(size * height / width))
+    return max(1, round(size * width / height)), size
+
+
+def _cells(heatmap_size) -> tuple[int, int]:
+    """(width, height) cells of `heatmap_size`: an int S (square S x S) or a (width, height) pair."""
+    if isinstance(heatmap_size, (tuple, list, np.ndarray)):
+        w, h = (int(s) for s in heatmap_size)
+    else:
+        w = h = int(heatmap_size)
+    if w < 1 or h < 1:
+        raise ValueError(f"heatmap_size must be >= 1 cell per axis, got {heatmap_size}")
+    return w, h
+
+
+def _strides(image_size, heatmap_size) -> np.ndarray:
     width, height = (float(s) for s in image_size)
     if width <= 0 or height <= 0:
         raise ValueError(f"image_size must be positive (width, height) in px, got {image_size}")
-    if int(heatmap_size) < 1:
-        raise ValueError(f"heatmap_size must be >= 1, got {heatmap_size}")
-    return np.array([width, height]) / float(heatmap_size)
+    return np.array([width, height]) / np.array(_cells(heatmap_size), dtype=np.float64)
 
 
 def heatmap_coords_from_image_px(
     joints2d_px,
     image_size,
-    heatmap_size: int = DEFAULT_HEATMAP_SIZE,
+    heatmap_size: int | tuple[int, int] = DEFAULT_HEATMAP_SIZE,
     centre_to_corner_px: float = PIXEL_CENTRE_TO_CORNER,
 ) -> np.ndarray:
     """Continuous heatmap coordinates h = (u + 0.5) / stride (cell i spans [i - 0.5, i + 0.5]).
@@ -72,7 +96,7 @@ def heatmap_coords_from_image_px(
 def image_px_from_heatmap_coords(
     xy_hm,
     image_size,
-    heatmap_size: int = DEFAULT_HEATMAP_SIZE,
+    heatmap_size: int | tuple[int, int] = DEFAULT_HEATMAP_SIZE,
     centre_to_corner_px: float = PIXEL_CENTRE_TO_CORNER,
 ) -> np.ndarray:
     """Inverse of heatmap_coords_from_image_px: (..., 2) heatmap cells (x, y) -> (..., 2) float64 OpenCV px."""
@@ -83,7 +107,7 @@ def image_px_from_heatmap_coords(
 def render_heatmaps(
     joints2d_px,
     image_size,
-    heatmap_size: int = DEFAULT_HEATMAP_SIZE,
+    heatmap_size: int | tuple[int, int] = DEFAULT_HEATMAP_SIZE,
     sigma_px: float = DEFAULT_HEATMAP_SIGMA_PX,
     visible_mask=None,
     dtype=np.float32,
@@ -93,18 +117,19 @@ def render_heatmaps(
 
     joints2d_px: (..., J, 2) float, OpenCV pixels of an image of `image_size` = (width, height) px; non-finite
         positions give all-zero channels.
-    heatmap_size: S, the side of the square maps in cells; sigma_px: Gaussian sigma in heatmap cells.
+    heatmap_size: S (square S x S maps) or (Sw, Sh) cells, e.g. heatmap_shape_for(image_size, 64) for a
+        non-square image (per-axis strides W / Sw and H / Sh); sigma_px: Gaussian sigma in heatmap cells.
     visible_mask: optional (..., J) bool (broadcastable); False zeroes the channel. Pass `visibility != 0` to
         blank joints that are outside the image, beyond the field angle or behind the lens.
     dtype: output dtype (float32 default; float16 for the dataset files, computed in float32 then cast).
     centre_to_corner_px: 0.5 (default, our convention) or 0.0 (Ego4View's generator applied to raw pixels).
-    Returns (..., J, S, S) heatmaps, rows = y (down), columns = x (right), peak 1.0.
+    Returns (..., J, Sh, Sw) heatmaps, rows = y (down), columns = x (right), peak 1.0.
     """
     sigma = float(sigma_px)
     if not sigma > 0.0:
         raise ValueError(f"sigma_px must be > 0, got {sigma_px}")
-    size = int(heatmap_size)
-    h = heatmap_coords_from_image_px(joints2d_px, image_size, size, centre_to_corner_px)
+    size_w, size_h = _cells(heatmap_size)
+    h = heatmap_coords_from_image_px(joints2d_px, image_size, (size_w, size_h), centre_to_corner_px)
     if h.shape[-1] != 2:
         raise ValueError(f"joints2d_px must have shape (..., J, 2), got {h.shape}")
     batch = h.shape[:-1]
@@ -113,7 +138,7 @@ def render_heatmaps(
         keep = keep & np.broadcast_to(np.asarray(visible_mask, dtype=bool), batch)
     radius = window_radius(sigma)
     # Clamp far-away (or non-finite) positions to a cell whose window misses the map, so the int cast is safe.
-    far = float(size + radius + 2)
+    far = float(max(size_w, size_h) + radius + 2)
     h = np.clip(np.where(keep[..., None], h, -far), -far, far)
     mu = np.floor(h + 0.5).astype(np.int64).reshape(-1, 2)  # (N, 2) peak cells (x, y)
     # The (2r+1)^2 window values, exp(-(dx^2 + dy^2) / (2 sigma^2)) in float32 as in Ego4View, scattered into
@@ -124,17 +149,17 @@ def render_heatmaps(
     window = np.exp(-dist_sq / np.float32(2.0 * sigma * sigma))  # (K,) float32
     cols = mu[:, 0:1] + dx.ravel()[None, :]  # (N, K)
     rows = mu[:, 1:2] + dy.ravel()[None, :]
-    inside = (cols >= 0) & (cols < size) & (rows >= 0) & (rows < size)
+    inside = (cols >= 0) & (cols < size_w) & (rows >= 0) & (rows < size_h)
     map_idx, k_idx = np.nonzero(inside)
-    out = np.zeros((mu.shape[0], size * size), dtype=dtype)
-    out[map_idx, rows[map_idx, k_idx] * size + cols[map_idx, k_idx]] = window[k_idx]
-    return out.reshape(batch + (size, size))
+    out = np.zeros((mu.shape[0], size_h * size_w), dtype=dtype)
+    out[map_idx, rows[map_idx, k_idx] * size_w + cols[map_idx, k_idx]] = window[k_idx]
+    return out.reshape(batch + (size_h, size_w))
 
 
 def heatmap_argmax(heatmaps) -> tuple[np.ndarray, np.ndarray]:
     """Peak cell and value of each heatmap.
 
-    heatmaps: (..., S, S) (rows = y, columns = x). Returns (xy (..., 2) int64 heatmap cells (x, y) of the first
+    heatmaps: (..., Sh, Sw) (rows = y, columns = x). Returns (xy (..., 2) int64 heatmap cells (x, y) of the first
     maximum in row-major order, peak (...) values in the input's dtype). Convert cells to image pixels with
     image_px_from_heatmap_coords.
     """

@@ -58,7 +58,8 @@ def image_circle_px(lens, samples: int = CIRCLE_SAMPLES) -> np.ndarray:
     return uv[np.asarray(valid) & np.all(np.isfinite(uv), axis=-1)]
 
 
-def _font(size: int):
+def label_font(size: int):
+    """PIL's default font at `size` px (the bitmap default where Pillow has no FreeType)."""
     from PIL import ImageFont
 
     try:
@@ -93,13 +94,15 @@ def draw_tile(image, joints2d_px: np.ndarray, visibility: np.ndarray, scale: flo
         code = int(visibility[j])
         x, y = xy[j]
         r = radius
+        if code == VIS_OUTSIDE and 0 <= x <= w - 1 and 0 <= y <= h - 1:
+            continue  # beyond the lens' field of view: its pixel position means nothing
         if code == VIS_OUTSIDE:
             x, y = float(np.clip(x, 0, w - 1)), float(np.clip(y, 0, h - 1))
             r = max(2, radius // 2)
         draw.ellipse([x - r, y - r, x + r, y + r], fill=VIS_COLORS.get(code, VIS_COLORS[VIS_OUTSIDE]),
                      outline=OUTLINE_COLOR)
     draw.rectangle([0, 0, w - 1, h - 1], outline=TILE_BORDER_COLOR)
-    font = _font(max(12, w // 20))
+    font = label_font(max(12, w // 20))
     box = draw.textbbox((4, 4), title, font=font)
     draw.rectangle([box[0] - 2, box[1] - 2, box[2] + 2, box[3] + 2], fill=(0, 0, 0))
     draw.text((4, 4), title, fill=TEXT_COLOR, font=font)
