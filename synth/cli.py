@@ -121,7 +121,23 @@ def _deg(rad: float) -> float:
     return math.degrees(rad)
 
 
+#: The `synth rig` subcommands; `synth rig CONFIG` alone means `synth rig show CONFIG`.
+RIG_SUBCOMMANDS = ("show", "import", "check")
+
+
 def cmd_rig(args: argparse.Namespace) -> int:
+    if args.rig_command == "import":
+        from synth.rig_import import cmd_rig_import
+
+        return cmd_rig_import(args)
+    if args.rig_command == "check":
+        from synth.run.rig_check import cmd_rig_check
+
+        return cmd_rig_check(args)
+    return cmd_rig_show(args)
+
+
+def cmd_rig_show(args: argparse.Namespace) -> int:
     cfg, rig = _rig_from_config_path(Path(args.config))
     print(f"rig {rig.label}: {len(rig.cameras)} cameras, device frame x right, y back, z down (m)")
     for cam in rig.cameras:
@@ -162,9 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=positive_int, default=None,
                    help="scale a calibration to this size of its longer side (px)")
 
-    p = sub.add_parser("rig", help="print a config's rig and optionally draw it on a head")
-    p.add_argument("config")
-    p.add_argument("--plot", metavar="PNG", default=None)
+    p = sub.add_parser("rig", help="show a config's rig, import a calibration as a rig, or check a rig's cameras "
+                       "against real renders")
+    rig_sub = p.add_subparsers(dest="rig_command", required=True)
+    q = rig_sub.add_parser("show", help="print a config's rig and optionally draw it on a head (the default)")
+    q.add_argument("config")
+    q.add_argument("--plot", metavar="PNG", default=None)
+    from synth.rig_import import add_import_arguments
+    from synth.run.rig_check import add_check_arguments
+
+    add_import_arguments(rig_sub.add_parser(
+        "import", help="write a render config whose rig holds the cameras of a calibration file"))
+    add_check_arguments(rig_sub.add_parser(
+        "check", help="render a marker field through every camera and compare it with the labels' projection"))
 
     _register_pipeline_commands(sub)
     return parser
@@ -178,8 +204,22 @@ def _register_pipeline_commands(sub: argparse._SubParsersAction) -> None:
     assets_cli.register(sub, COMMANDS)
 
 
+def _default_rig_subcommand(argv: list[str]) -> list[str]:
+    """`synth rig CONFIG ...` -> `synth rig show CONFIG ...` (the command before it had subcommands)."""
+    for i, arg in enumerate(argv):
+        if arg == "rig":
+            rest = argv[i + 1:]
+            if rest and rest[0] not in RIG_SUBCOMMANDS and rest[0] not in ("-h", "--help"):
+                return argv[: i + 1] + ["show"] + rest
+            return argv
+        if not arg.startswith("-"):
+            return argv
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
     argv, debug = split_debug(argv)
+    argv = _default_rig_subcommand(argv)
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     return run_command(COMMANDS[args.command], args, debug)

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("synth.blender",),
     ("synth.run",),
     ("synth.farm",),
-    ("synth.studies", "synth.demo"),
+    ("synth.studies", "synth.demo", "synth.rig_import"),
     ("synth.cli", "synth.commands", "synth.assets_cli"),
     ("train",),
 )

@@ -83,6 +83,37 @@ def euler_xyz_deg_to_matrix(angles_deg) -> np.ndarray:
     return Rz @ Ry @ Rx
 
 
+def matrix_to_euler_xyz_deg(R) -> np.ndarray:
+    """Inverse of euler_xyz_deg_to_matrix: rotations (..., 3, 3) -> extrinsic x-y-z angles (..., 3) deg, with
+    rx, rz in (-180, 180] and ry in [-90, 90].
+
+    rz and ry are read from the first column; rx then comes from what is left, (Rz Ry)^T R = Rx, so near the
+    gimbal lock (ry = +-90 deg, where only rx - rz or rx + rz is defined) the angles still rebuild R to rounding.
+    """
+    R = _as_float(R)
+    ry = np.arctan2(-R[..., 2, 0], np.hypot(R[..., 0, 0], R[..., 1, 0]))
+    rz = np.arctan2(R[..., 1, 0], R[..., 0, 0])
+    zero = np.zeros_like(ry)
+    Rzy = euler_xyz_deg_to_matrix(np.rad2deg(np.stack([zero, ry, rz], axis=-1)))
+    Rx = np.swapaxes(Rzy, -1, -2) @ R
+    rx = np.arctan2(Rx[..., 2, 1], Rx[..., 1, 1])
+    return np.rad2deg(np.stack([rx, ry, rz], axis=-1))
+
+
+def quaternion_wxyz_to_matrix(q) -> np.ndarray:
+    """Quaternions (..., 4) as (w, x, y, z), normalised here -> rotation matrices (..., 3, 3); q and -q agree."""
+    q = _as_float(q)
+    norm = np.linalg.norm(q, axis=-1, keepdims=True)
+    if np.any(~(norm > 0.0)):
+        raise ValueError("a quaternion of norm 0 is no rotation")
+    w, x, y, z = np.moveaxis(q / norm, -1, 0)
+    return np.stack([
+        np.stack([1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)], -1),
+        np.stack([2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)], -1),
+        np.stack([2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)], -1),
+    ], -2)
+
+
 def make_T(R, t) -> np.ndarray:
     """Rigid transforms from rotations R (..., 3, 3) and translations t (..., 3) (any length unit) -> (..., 4, 4)."""
     R = _as_float(R)
