@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from synth.constants import DEFAULT_HEATMAP_SIZE
 from synth.errors import ConfigError
 from synth.schema import FrozenModel, validation_error_line
+from train.grids import HEATMAP_STRIDE, as_size, describe, explicit_input_problem, longer_side
 
 #: Stage names in pipeline order.
 STAGES = ("heatmap", "refine", "pose3d")
@@ -22,7 +23,13 @@ class _Model(FrozenModel):
 
 
 class DataConfig(_Model):
-    """Where the frames come from and how they are prepared."""
+    """Where the frames come from and how they are prepared.
+
+    input_size: the network input in px, heatmap_size: the heatmap targets in cells, each an int (the LONGER side;
+    the shorter side follows the dataset's image aspect ratio, the input's rounded to a multiple of 32: see
+    train.grids) or an explicit [width, height] (input sides multiples of 32). The heatmaps are the input / 4 per
+    axis (the FPN's stride), so the two must agree: int 256 with int 64, or [256, 192] with [64, 48].
+    """
 
     format: Literal["native", "ego4view_syn"] = "native"
     root: str
@@ -31,8 +38,8 @@ class DataConfig(_Model):
     test_split: str | None = "test"
     views: tuple[str, ...] | None = None  # subset/order of views (default: all of the dataset's)
     groups: dict[str, tuple[str, ...]] | None = None  # camera groups (one encoder each); default front/back
-    input_size: int = Field(256, ge=32)
-    heatmap_size: int = Field(DEFAULT_HEATMAP_SIZE, ge=8)
+    input_size: int | tuple[int, int] = 256
+    heatmap_size: int | tuple[int, int] = DEFAULT_HEATMAP_SIZE
     images: Literal["auto", "files", "synthetic"] = "auto"
     heatmaps: Literal["auto", "stored", "render"] = "auto"
     num_workers: int = Field(0, ge=0)
@@ -41,13 +48,36 @@ class DataConfig(_Model):
     verify: Literal["sizes", "hashes", "off"] = "sizes"
     ego4view_calib_dir: str | None = None
 
+    @field_validator("input_size", mode="before")
+    @classmethod
+    def _input_size(cls, value: Any) -> Any:
+        size = as_size(value, 32)
+        problem = None if isinstance(size, int) else explicit_input_problem(size)
+        if problem:
+            raise ValueError(problem)
+        return size
+
+    @field_validator("heatmap_size", mode="before")
+    @classmethod
+    def _heatmap_size(cls, value: Any) -> Any:
+        return as_size(value, 8)
+
     @model_validator(mode="after")
     def _sizes(self):
-        if self.input_size != 4 * self.heatmap_size:
-            raise ValueError(f"input_size ({self.input_size}) must be 4 x heatmap_size ({self.heatmap_size}): the "
-                             f"FPN output has stride 4")
+        i, h = self.input_size, self.heatmap_size
+        if isinstance(i, int) and isinstance(h, int):
+            if i != HEATMAP_STRIDE * h:
+                raise ValueError(f"input_size ({i}) must be 4 x heatmap_size ({h}): the FPN output has stride 4")
+        elif not isinstance(i, int) and not isinstance(h, int):
+            if (i[0], i[1]) != (HEATMAP_STRIDE * h[0], HEATMAP_STRIDE * h[1]):
+                raise ValueError(f"input_size {describe(i)} must be 4 x heatmap_size {describe(h)} per axis (the FPN "
+                                 f"output has stride 4); set heatmap_size: [{i[0] // 4}, {i[1] // 4}]")
+        elif longer_side(i) != HEATMAP_STRIDE * longer_side(h):
+            # One int, one [width, height]: the longer sides must agree here, the shorter ones once the dataset's
+            # aspect ratio is known (train.engine.build_dataset).
+            raise ValueError(f"input_size {describe(i)} must be 4 x heatmap_size {describe(h)} on the longer side "
+                             f"(the FPN output has stride 4)")
         return self
-
 
 class RefinerConfig(_Model):
     """The multi-view heatmap refinement module (paper section 3); `enabled: false` = the baseline."""

@@ -16,6 +16,7 @@ from synth.errors import ConfigError, DatasetError
 from synth.io import write_text_atomic
 from train.checkpoint import load_checkpoint, load_state, save_checkpoint
 from train.config import Config, StageConfig
+from train.grids import HEATMAP_STRIDE, describe
 from train.losses import multiview_heatmap_loss, pose_loss
 from train.metrics import HeatmapMetrics, PoseMetrics
 from train.models.heatmap import HeatmapEstimator
@@ -28,12 +29,18 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
+#: The default camera group of views named neither as the front nor as the back views.
+OTHER_GROUP = "other"
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Data and model construction
 def build_dataset(cfg: Config, split: str | None):
-    """The configured dataset for `split`, or None when the split is unset or empty."""
+    """The configured dataset for `split`, or None when the split is unset or empty.
+
+    A native dataset resolves data.input_size / heatmap_size against its image size (train.grids); ConfigError
+    when the heatmap grid is not the input grid / 4 per axis (only possible with one int and one [width, height]).
+    """
     if split is None:
         return None
     d = cfg.data
@@ -45,29 +52,50 @@ def build_dataset(cfg: Config, split: str | None):
                                       d.max_frames)
         from train.data import NativeFrameDataset
 
-        return NativeFrameDataset(d.root, split, d.input_size, d.heatmap_size, d.views, d.images, d.heatmaps,
-                                  max_frames=d.max_frames, verify=d.verify)
+        ds = NativeFrameDataset(d.root, split, d.input_size, d.heatmap_size, d.views, d.images, d.heatmaps,
+                                max_frames=d.max_frames, verify=d.verify)
     except DatasetError:
         if split == d.train_split:
             raise
         log.warning("split %s unavailable; skipping it", split)
         return None
+    want = (ds.input_wh[0] // HEATMAP_STRIDE, ds.input_wh[1] // HEATMAP_STRIDE)
+    if ds.heatmap_wh != want or ds.input_wh[0] % HEATMAP_STRIDE or ds.input_wh[1] % HEATMAP_STRIDE:
+        raise ConfigError("config", "data.heatmap_size",
+                          f"{describe(d.heatmap_size)} gives {ds.heatmap_wh[0]} x {ds.heatmap_wh[1]} cells, but the "
+                          f"input grid for {ds.image_size[0]} x {ds.image_size[1]} px images is {ds.input_wh[0]} x "
+                          f"{ds.input_wh[1]} px, whose heatmaps are a quarter of it; set heatmap_size: "
+                          f"[{want[0]}, {want[1]}] or {max(want)}")
+    return ds
+
+
+def heatmap_hw(cfg: Config, dataset=None) -> tuple[int, int]:
+    """(h, w) cells of the network's heatmaps: the dataset's grid (`heatmap_hw`, resolved against its images), or
+    without a dataset the config's (an int S: (S, S); [w, h]: (h, w))."""
+    if dataset is not None and hasattr(dataset, "heatmap_hw"):
+        return tuple(dataset.heatmap_hw)
+    size = cfg.data.heatmap_size
+    return (size, size) if isinstance(size, int) else (size[1], size[0])
 
 
 def view_groups(views: list[str], groups: dict[str, tuple[str, ...]] | None) -> dict[str, tuple[int, ...]]:
-    """Camera groups (one encoder each) as view indices. Default: the front views and the back views; a view in
-    neither gets its own group."""
+    """Camera groups (one encoder each) as view indices. Default: the front views (synth.constants.FRONT_VIEWS)
+    and the back views (BACK_VIEWS); views named neither (a custom rig's own names) share one group, OTHER_GROUP,
+    like a stereo pair (set data.groups to split them). Explicit groups must name each view exactly once."""
     if groups is None:
         out: dict[str, tuple[int, ...]] = {}
         front = tuple(i for i, v in enumerate(views) if v in FRONT_VIEWS)
         back = tuple(i for i, v in enumerate(views) if v in BACK_VIEWS)
+        other = tuple(i for i in range(len(views)) if i not in front and i not in back)
         if front:
             out["front"] = front
         if back:
             out["back"] = back
-        for i, v in enumerate(views):
-            if i not in front and i not in back:
-                out[v] = (i,)
+        if other:
+            log.info("views %s are neither front %s nor back %s views: one camera group %r (one encoder); set "
+                     "data.groups to choose others", [views[i] for i in other], list(FRONT_VIEWS), list(BACK_VIEWS),
+                     OTHER_GROUP)
+            out[OTHER_GROUP] = other
         return out
     out = {}
     for name, members in groups.items():
@@ -109,9 +137,14 @@ def seeded(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
         return build()
 
 
-def build_network(cfg: Config, stage: str, groups: dict[str, tuple[int, ...]]) -> nn.Module:
-    """The network trained in `stage`: a HeatmapEstimator (heatmap) or a MultiViewPoseNet (refine, pose3d)."""
-    size = (cfg.data.heatmap_size, cfg.data.heatmap_size)
+def build_network(cfg: Config, stage: str, groups: dict[str, tuple[int, ...]],
+                  heatmap_size: tuple[int, int] | None = None) -> nn.Module:
+    """The network trained in `stage`: a HeatmapEstimator (heatmap) or a MultiViewPoseNet (refine, pose3d).
+
+    heatmap_size: (h, w) cells of its heatmaps (`heatmap_hw(cfg, dataset)`; default: the config's, square for an
+    int). The refiner's positional embeddings and heatmap embedding and the conv proposal are sized by it.
+    """
+    size = tuple(heatmap_size) if heatmap_size is not None else heatmap_hw(cfg)
     v = sum(len(i) for i in groups.values())
     if stage == "heatmap":
         return seeded(cfg.train.seed, lambda: HeatmapEstimator(cfg.model.feature_dims))
@@ -161,6 +194,18 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str,
 
 # ----------------------------------------------------------------------------------------------------------------
 # Stage definitions: loss and evaluation per stage
+def labels_2d(batch: dict[str, torch.Tensor], views: list[int] | None = None) -> dict[str, Any]:
+    """HeatmapMetrics.update's 2D label arguments from a batch (numpy; `views` selects and orders views):
+    joints2d_px (B, V, 16, 2) OpenCV px, visibility (B, V, 16), image_size_px (B, 2) (W, H); {} when the batch has
+    no 2D labels."""
+    if "joints2d_px" not in batch or "image_size_px" not in batch:
+        return {}
+    sel = slice(None) if views is None else list(views)
+    return {"joints2d_px": batch["joints2d_px"][:, sel].cpu().numpy(),
+            "visibility": batch["visibility"][:, sel].cpu().numpy(),
+            "image_size_px": batch["image_size_px"].cpu().numpy()}
+
+
 class StageTask:
     """What one stage trains: its loss on a batch and its validation metrics."""
 
@@ -202,7 +247,8 @@ class HeatmapTask(StageTask):
             images, target = self._flat(batch)
             pred = model(images)
             b = batch["images"].shape[0]
-            hm.update("initial", pred.unflatten(0, (b, -1)).cpu().numpy(), target.unflatten(0, (b, -1)).cpu().numpy())
+            hm.update("initial", pred.unflatten(0, (b, -1)).cpu().numpy(), target.unflatten(0, (b, -1)).cpu().numpy(),
+                      **labels_2d(batch, self.views))
         return hm.summary()
 
 
@@ -235,8 +281,8 @@ class RefineTask(StageTask):
             batch = to_device(batch, device)
             out = model(batch["images"], stage="refine")
             gt = batch["heatmaps"].cpu().numpy()
-            hm.update("initial", out.heatmaps_init.cpu().numpy(), gt)
-            hm.update("refined", out.heatmaps_refined.cpu().numpy(), gt)
+            hm.update("initial", out.heatmaps_init.cpu().numpy(), gt, **labels_2d(batch))
+            hm.update("refined", out.heatmaps_refined.cpu().numpy(), gt, **labels_2d(batch))
         return hm.summary()
 
 
@@ -280,9 +326,9 @@ class PoseTask(StageTask):
             final.update(out.lifter.poses[-1].double().cpu().numpy() / self.units, gt)
             proposal.update(out.lifter.poses[0].double().cpu().numpy() / self.units, gt)
             gt_hm = batch["heatmaps"].cpu().numpy()
-            hm.update("initial", out.heatmaps_init.cpu().numpy(), gt_hm)
+            hm.update("initial", out.heatmaps_init.cpu().numpy(), gt_hm, **labels_2d(batch))
             if out.heatmaps_refined is not None:
-                hm.update("refined", out.heatmaps_refined.cpu().numpy(), gt_hm)
+                hm.update("refined", out.heatmaps_refined.cpu().numpy(), gt_hm, **labels_2d(batch))
         summary = final.summary()
         summary["proposal_mpjpe_mm"] = proposal.summary().get("mpjpe_mm")
         summary.update(hm.summary())
@@ -418,6 +464,7 @@ def fit(cfg: Config) -> dict[str, dict]:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / "config.json", {"config": cfg.model_dump(mode="json"), "config_hash": cfg.hash()})
     groups = view_groups(list(train_ds.views), cfg.data.groups)
+    grid = heatmap_hw(cfg, train_ds)  # (h, w) cells, resolved against the dataset's image size
     workers = cfg.data.num_workers
     results: dict[str, dict] = {}
 
@@ -431,20 +478,20 @@ def fit(cfg: Config) -> dict[str, dict]:
         tl, vl = loaders(scfg, k)
         if stage == "heatmap":
             for g, idx in groups.items():
-                model = build_network(cfg, "heatmap", groups)
+                model = build_network(cfg, "heatmap", groups, grid)
                 weights = cfg.model.backbone_weights
                 init = (lambda m, w=weights: load_resnet18_weights(m.backbone, w)) if weights else None
                 results[f"heatmap_{g}"] = run_stage(HeatmapTask(g, idx, scfg), model, cfg, scfg,
                                                     out_dir / f"heatmap_{g}", tl, vl, device, init)
         elif stage == "refine":
-            model = build_network(cfg, "refine", groups)
+            model = build_network(cfg, "refine", groups, grid)
             for p in model.estimators.parameters():
                 p.requires_grad_(False)
             task = RefineTask(groups, scfg, cfg.train.freeze_bn_stats)
             results["refine"] = run_stage(task, model, cfg, scfg, out_dir / "refine", tl, vl, device,
                                           _init_from_heatmap_stage(prev_dir, groups))
         else:
-            model = build_network(cfg, "pose3d", groups)
+            model = build_network(cfg, "pose3d", groups, grid)
             if cfg.model.refiner.enabled:
                 ready = (prev_dir / "refine" / CHECKPOINT).exists()
                 init = _init_from_refine_stage(prev_dir)
@@ -476,7 +523,7 @@ def evaluate_checkpoint(cfg: Config, checkpoint: str | Path, split: str) -> dict
     groups = view_groups(list(ds.views), cfg.data.groups)
     device = resolve_device(cfg.train.device)
     base = "heatmap" if stage.startswith("heatmap_") else stage
-    model = build_network(cfg, base, groups)
+    model = build_network(cfg, base, groups, heatmap_hw(cfg, ds))
     load_state(model, state["model"], str(checkpoint))
     model.to(device)
     scfg = cfg.stage(base)

@@ -1,4 +1,5 @@
-"""Evaluation metrics: MPJPE, PA-MPJPE, per-group MPJPE, PCK/AUC (mm, device frame) and heatmap MSE per view group."""
+"""Evaluation metrics: MPJPE, PA-MPJPE, per-group MPJPE, PCK/AUC (mm, device frame), heatmap MSE and 2D peak error
+(image px) per view group."""
 
 from __future__ import annotations
 
@@ -109,24 +110,56 @@ class PoseMetrics:
 
 
 class HeatmapMetrics:
-    """Accumulates per-pixel heatmap MSE per view group for initial and refined heatmaps.
+    """Accumulates per-cell heatmap MSE and the 2D peak error in image px per view group, for initial and refined
+    heatmaps.
 
-    update(kind "initial"|"refined", pred (B, V, 15, h, w), gt (B, V, 15, h, w)); summary() ->
-    {"<kind>_<group>_mse_x1e4": MSE per pixel x 1e4}, groups given as {name: view indices}.
+    update(kind "initial"|"refined", pred (B, V, 15, h, w), gt (B, V, 15, h, w), and optionally joints2d_px
+    (B, V, 16, 2) OpenCV px labels, visibility (B, V, 16) u8 and image_size_px (B, 2) (W, H) of the images they
+    refer to); summary() -> {"<kind>_<group>_mse_x1e4": MSE per heatmap cell x 1e4,
+    "<kind>_<group>_err2d_px": mean distance (px of the W x H image) between each predicted heatmap's argmax, read
+    back with per-axis strides W / w and H / h (train.readout), and the joint's label, over the joints inside the
+    image (visibility != 0)}; groups given as {name: view indices}. Without 2D labels only the MSE is reported.
     """
 
     def __init__(self, groups: Mapping[str, Sequence[int]]):
         self.groups = {k: list(v) for k, v in groups.items()}
         self._sse: dict[str, float] = {}
         self._count: dict[str, int] = {}
+        self._err2d: dict[str, float] = {}
+        self._count2d: dict[str, int] = {}
 
-    def update(self, kind: str, pred: np.ndarray, gt: np.ndarray) -> None:
-        sq = (np.asarray(pred, dtype=np.float64) - np.asarray(gt, dtype=np.float64)) ** 2
+    def update(self, kind: str, pred: np.ndarray, gt: np.ndarray, joints2d_px: np.ndarray | None = None,
+               visibility: np.ndarray | None = None, image_size_px: np.ndarray | None = None) -> None:
+        pred = np.asarray(pred, dtype=np.float64)
+        sq = (pred - np.asarray(gt, dtype=np.float64)) ** 2
+        err = None
+        if joints2d_px is not None and visibility is not None and image_size_px is not None:
+            err, inside = self._peak_errors_px(pred, joints2d_px, visibility, image_size_px)
         for name, idx in self.groups.items():
             key = f"{kind}_{name}"
             part = sq[:, idx]
             self._sse[key] = self._sse.get(key, 0.0) + float(part.sum())
             self._count[key] = self._count.get(key, 0) + part.size
+            if err is not None:
+                mask = inside[:, idx]
+                self._err2d[key] = self._err2d.get(key, 0.0) + float(err[:, idx][mask].sum())
+                self._count2d[key] = self._count2d.get(key, 0) + int(mask.sum())
+
+    @staticmethod
+    def _peak_errors_px(pred: np.ndarray, joints2d_px, visibility, image_size_px) -> tuple[np.ndarray, np.ndarray]:
+        """(B, V, 15) px distances between argmax read-outs and labels, and the (B, V, 15) mask of joints to score."""
+        from train.readout import heatmaps_to_image_px
+
+        uv = np.asarray(joints2d_px, dtype=np.float64)[:, :, 1:]
+        sizes = np.asarray(image_size_px).reshape(-1, 2)
+        err = np.zeros(pred.shape[:3])
+        for b in range(pred.shape[0]):
+            px, _ = heatmaps_to_image_px(pred[b], (int(sizes[b, 0]), int(sizes[b, 1])))
+            err[b] = np.linalg.norm(px - uv[b], axis=-1)
+        inside = (np.asarray(visibility)[:, :, 1:] != 0) & np.isfinite(err)
+        return np.where(inside, err, 0.0), inside
 
     def summary(self) -> dict[str, float]:
-        return {f"{k}_mse_x1e4": self._sse[k] / self._count[k] * HEATMAP_MSE_SCALE for k in self._sse}
+        out = {f"{k}_mse_x1e4": self._sse[k] / self._count[k] * HEATMAP_MSE_SCALE for k in self._sse}
+        out.update({f"{k}_err2d_px": self._err2d[k] / self._count2d[k] for k in self._err2d if self._count2d[k]})
+        return out

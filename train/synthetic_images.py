@@ -9,7 +9,7 @@ import numpy as np
 
 from synth.constants import NUM_JOINTS, SKELETON_EDGES
 
-#: Joint disc radius and bone width as fractions of the image side.
+#: Joint disc radius and bone width as fractions of the image's longer side.
 JOINT_RADIUS_FRAC = 1.0 / 32.0
 BONE_WIDTH_FRAC = 1.0 / 128.0
 BONE_GREY = (96, 96, 96)
@@ -22,26 +22,29 @@ def joint_colours(num_joints: int = NUM_JOINTS) -> list[tuple[int, int, int]]:
 
 
 def draw_skeleton_image(joints2d_px: np.ndarray, in_image: np.ndarray, image_size: tuple[int, int],
-                        out_size: int) -> np.ndarray:
+                        out_size: int | tuple[int, int]) -> np.ndarray:
     """Draw one view's skeleton.
 
     joints2d_px: (16, 2) float OpenCV px of an image of image_size = (width, height); in_image: (16,) bool, joints
-    to draw (the datasets pass the visible ones; a bone is drawn when both its joints are). Returns
-    (out_size, out_size, 3) uint8 RGB: black background, grey bones, coloured joint discs.
+    to draw (the datasets pass the visible ones; a bone is drawn when both its joints are); out_size: (W_out, H_out)
+    px of the drawing (an int S: S x S), positions scaled per axis. Returns (H_out, W_out, 3) uint8 RGB: black
+    background, grey bones, coloured joint discs.
     """
     from PIL import Image, ImageDraw
 
-    img = Image.new("RGB", (out_size, out_size))
+    out_w, out_h = (out_size, out_size) if isinstance(out_size, int) else (int(out_size[0]), int(out_size[1]))
+    img = Image.new("RGB", (out_w, out_h))
     draw = ImageDraw.Draw(img)
-    scale = np.array([out_size / image_size[0], out_size / image_size[1]])
+    scale = np.array([out_w / image_size[0], out_h / image_size[1]])
     # Scale in the corner convention (edge = 0) so that the drawing lines up with the labels at any size.
     pts = (np.asarray(joints2d_px, dtype=np.float64) + 0.5) * scale - 0.5
     ok = np.asarray(in_image, dtype=bool) & np.isfinite(pts).all(axis=1)
-    width = max(1, int(round(out_size * BONE_WIDTH_FRAC)))
+    side = max(out_w, out_h)
+    width = max(1, int(round(side * BONE_WIDTH_FRAC)))
     for a, b in SKELETON_EDGES:
         if ok[a] and ok[b]:
             draw.line([tuple(pts[a]), tuple(pts[b])], fill=BONE_GREY, width=width)
-    r = max(1.0, out_size * JOINT_RADIUS_FRAC)
+    r = max(1.0, side * JOINT_RADIUS_FRAC)
     for j, colour in enumerate(joint_colours(len(pts))):
         if ok[j]:
             x, y = pts[j]

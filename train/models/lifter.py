@@ -59,8 +59,10 @@ def transform_points(T: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
 
 
 class PoseLifter(nn.Module):
-    """forward(features_init (B, V, C, h, w), features_proposal (B, V, C, h, w) (refined, or initial when the
-    refiner is off), T_camera_from_device (B, V, 4, 4) metres, project_fn: ProjectFn) -> LifterOutput."""
+    """feature_size: (h, w) cells of the feature grid (both divisible by 8 for the conv proposal; h != w allowed).
+    forward(features_init (B, V, C, h, w), features_proposal (B, V, C, h, w) (refined, or initial when the
+    refiner is off), T_camera_from_device (B, V, 4, 4) metres, project_fn: ProjectFn) -> LifterOutput; the anchors
+    are normalised per axis ((u + 0.5) / W, (v + 0.5) / H), so they address the (h, w) grid for any aspect ratio."""
 
     def __init__(self, settings: LifterSettings, feature_size: tuple[int, int]):
         super().__init__()

@@ -35,6 +35,8 @@ class MultiViewPoseNet(nn.Module):
     With a refiner: each group also owns a new `PairHeatmapHead` (initial heatmaps) and each view a `HeatmapRefiner`.
     Without one (the baseline), initial heatmaps come from the stage-1 1x1 head of the group's estimator.
     With a lifter, forward() also regresses 3D joints.
+    heatmap_size: (h, w) cells of the heatmap / feature grid, the input's (H / 4, W / 4) (h != w for non-square
+    images; train.engine.heatmap_hw gives it for a dataset).
     """
 
     def __init__(self, groups: dict[str, tuple[int, ...]], heatmap_size: tuple[int, int], feature_dims: int = 128,

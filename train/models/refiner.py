@@ -67,9 +67,12 @@ class RefinerOutput:
 class HeatmapRefiner(nn.Module):
     """Refiner of ONE view (each view owns one, so its joint queries are view-specific).
 
+    heatmap_size: (h, w) cells of the heatmap / feature grid (h != w for non-square images): it sizes the
+    heatmap embedding (h * w inputs) and the learned positional embedding (one per view and cell, row-major).
     forward(heatmaps0 (B, J, h, w) this view's initial heatmaps, features (B, V, C, h, w) all views' initial
-    features, view (int) this view's index, anchors (B, V, J, 2), valid (B, V, J) bool, s32 (B, 512, h', w') this
-    view's ResNet layer4, detach_heatmap_feat: bool) -> RefinerOutput.
+    features, view (int) this view's index, anchors (B, V, J, 2) normalised (x, y) = (col / w, row / h) per axis,
+    valid (B, V, J) bool, s32 (B, 512, h', w') this view's ResNet layer4, detach_heatmap_feat: bool)
+    -> RefinerOutput.
     """
 
     def __init__(self, settings: RefinerSettings, heatmap_size: tuple[int, int]):
