@@ -139,14 +139,10 @@ def cmd_rig(args: argparse.Namespace) -> int:
 
 def cmd_rig_show(args: argparse.Namespace) -> int:
     cfg, rig = _rig_from_config_path(Path(args.config))
+    from synth.geometry.rig import camera_lines
+
     print(f"rig {rig.label}: {len(rig.cameras)} cameras, device frame x right, y back, z down (m)")
-    for cam in rig.cameras:
-        p = cam.position_device_m
-        a = cam.optical_axis_device
-        print(
-            f"  {cam.name:12s} position ({p[0]:+.3f}, {p[1]:+.3f}, {p[2]:+.3f})  optical axis "
-            f"({a[0]:+.3f}, {a[1]:+.3f}, {a[2]:+.3f})  {cam.lens.type} {cam.lens.width}x{cam.lens.height}"
-        )
+    print("\n".join(camera_lines(rig)))
     if args.plot:
         from synth.viz.rig_plot import plot_rig
 

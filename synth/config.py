@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_va
 
 from synth.constants import DEFAULT_HEATMAP_SIGMA_PX, DEFAULT_HEATMAP_SIZE, VIEWS
 from synth.errors import ConfigError
-from synth.schema import FrozenModel, load_yaml, validation_error_line
+from synth.schema import FrozenModel, load_yaml, validation_error_line, yaml_error_where
 
 BUILTIN_PREFIX = "builtin:"
 #: Package data root for `builtin:` references (calibrations shipped with egorig).
@@ -478,9 +478,7 @@ def _read_yaml(path: Path, file_label: str) -> dict[str, Any]:
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "-"
-        problem = getattr(exc, "problem", None) or "invalid YAML"
+        where, problem = yaml_error_where(exc)
         raise ConfigError(file_label, where, f"YAML syntax error: {problem}") from None
     if data is None:
         raise ConfigError(file_label, "-", "the file is empty (or only comments); give at least `base:` or a key")

@@ -67,6 +67,14 @@ def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
+def yaml_error_where(exc: yaml.YAMLError) -> tuple[str, str]:
+    """(where, problem) of a YAML syntax error: "line L, column C" (1-based; "-" without a position) and PyYAML's
+    problem ("invalid YAML" when it gives none)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "-"
+    return where, getattr(exc, "problem", None) or "invalid YAML"
+
+
 def load_yaml(text: str) -> Any:
     """Parse YAML like yaml.safe_load, refusing duplicate keys (yaml.YAMLError with the line of the second one)."""
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass

@@ -65,6 +65,13 @@ def _positive(name: str, value: Any) -> float:
     return v
 
 
+def _unit_interval(name: str, value: Any) -> float:
+    v = _floats(name, value, 1)[0]
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {v}")
+    return v
+
+
 def _first_fold(f_prime, lo: float, hi: float) -> float:
     """The largest x in [lo, hi] up to which f is increasing (f' > 0), from a scan of f' on MONOTONE_SAMPLES points."""
     grid = np.linspace(lo, hi, MONOTONE_SAMPLES)
@@ -441,9 +448,7 @@ class DoubleSphereLens(CameraModel):
 
     def __post_init__(self):
         self._check_common()
-        xi, alpha = _floats("xi", self.xi, 1)[0], _floats("alpha", self.alpha, 1)[0]
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        xi, alpha = _floats("xi", self.xi, 1)[0], _unit_interval("alpha", self.alpha)
         object.__setattr__(self, "xi", xi)
         object.__setattr__(self, "alpha", alpha)
         w1 = alpha / (1.0 - alpha) if alpha <= 0.5 else (1.0 - alpha) / alpha
@@ -560,9 +565,7 @@ class EUCMLens(CameraModel):
 
     def __post_init__(self):
         self._check_common()
-        alpha = _floats("alpha", self.alpha, 1)[0]
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        alpha = _unit_interval("alpha", self.alpha)
         object.__setattr__(self, "alpha", alpha)
         object.__setattr__(self, "beta", _positive("beta", self.beta))
         # The normalised radius r(theta) must increase with the field angle and the denominator stay positive:

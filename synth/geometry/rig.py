@@ -288,6 +288,19 @@ def _config_lens(cfg: "LensConfig", resolution: int | None, base_dir: Any, field
         raise ConfigError(CONFIG_PLACEHOLDER, field, str(exc)) from None
 
 
+def camera_lines(rig: Rig) -> list[str]:
+    """One line per camera for the terminal: name, calibration model, image size, position (m) and optical axis in
+    the device frame (`synth rig show`, `synth rig import`)."""
+    name_width = max(len(cam.name) for cam in rig.cameras)
+    lines = []
+    for cam in rig.cameras:
+        p, a = cam.position_device_m, cam.optical_axis_device
+        model = (cam.calibration or cam.lens).type
+        lines.append(f"  {cam.name:{name_width}s}  {model:14s} {cam.lens.width}x{cam.lens.height}  position "
+                     f"({p[0]:+.4f}, {p[1]:+.4f}, {p[2]:+.4f})  optical axis ({a[0]:+.3f}, {a[1]:+.3f}, {a[2]:+.3f})")
+    return lines
+
+
 def config_rig(cfg: "RenderConfig", base_dir: Any = None) -> Rig:
     """The rig a whole config renders and labels: build_rig with render.camera resolved."""
     from synth.config import camera_path

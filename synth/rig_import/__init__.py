@@ -149,18 +149,8 @@ def _parse_list(text: str) -> tuple[str, ...]:
     return items
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (math.isfinite(value) and value > 0.0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
 def add_import_arguments(p: argparse.ArgumentParser) -> None:
-    from synth.cli_base import positive_int
+    from synth.cli_base import positive_float, positive_int
 
     p.description = HELP
     p.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -182,11 +172,11 @@ def add_import_arguments(p: argparse.ArgumentParser) -> None:
                    "own size (rig.resolution null)")
     p.add_argument("--rig-name", default=None, metavar="NAME",
                    help="rig label in tables (default: the first file's stem)")
-    p.add_argument("--fov-deg", type=_positive_float, default=None, metavar="DEG",
+    p.add_argument("--fov-deg", type=positive_float, default=None, metavar="DEG",
                    help="nominal field of view (deg) of every camera: caps the labelled field angle")
     p.add_argument("--model", choices=OPENCV_MODELS, default=None,
                    help="opencv: the model of files with 4 coefficients and no model key")
-    p.add_argument("--image-circle-px", type=_positive_float, default=None, metavar="PX",
+    p.add_argument("--image-circle-px", type=positive_float, default=None, metavar="PX",
                    help="ocamcalib txt: radius of the calibrated image circle (default: half the image diagonal)")
     p.add_argument("--cameras", type=_parse_list, default=None, metavar="LABEL,...",
                    help="aria: the cameras to import, first one placed by --position-m (default: all, file order)")
@@ -247,12 +237,9 @@ def cmd_rig_import(args: argparse.Namespace) -> int:
     width, height = rig.image_size
     print(f"wrote {out}: rig '{rig.label}', {len(rig.cameras)} camera(s) at {width}x{height} px; device frame x "
           f"right, y back, z down (m)")
-    name_width = max(len(cam.name) for cam in rig.cameras)
-    for cam in rig.cameras:
-        p, a = cam.position_device_m, cam.optical_axis_device
-        model = (cam.calibration or cam.lens).type
-        print(f"  {cam.name:{name_width}s}  {model:14s} {cam.lens.width}x{cam.lens.height}  position ({p[0]:+.4f}, "
-              f"{p[1]:+.4f}, {p[2]:+.4f})  optical axis ({a[0]:+.3f}, {a[1]:+.3f}, {a[2]:+.3f})")
+    from synth.geometry.rig import camera_lines
+
+    print("\n".join(camera_lines(rig)))
     return 0
 
 

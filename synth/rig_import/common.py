@@ -77,9 +77,9 @@ def _load_json(path: Path, text: str) -> Any:
 
 
 def _yaml_error(path: Path, exc: yaml.YAMLError) -> AssetError:
-    mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "-"
-    problem = getattr(exc, "problem", None) or "invalid YAML"
+    from synth.schema import yaml_error_where
+
+    where, problem = yaml_error_where(exc)
     return AssetError(f"{path}: {where}: YAML syntax error ({problem}); fix or re-export the file")
 
 

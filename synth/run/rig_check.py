@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from synth.cli_base import positive_int
+from synth.cli_base import non_negative_float, positive_int
 from synth.errors import ConfigError, EgorigError
 
 if TYPE_CHECKING:
@@ -183,23 +183,13 @@ def check_rig(rig, cameras: list[str] | None = None, **kwargs: Any) -> list[Came
 
 
 # ---------------------------------------------------------------------------------------------------- command line
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0.0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
 def add_check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="render config whose rig (and render.camera) is checked")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--out", default=None, metavar="DIR",
                    help=f"folder for {SHEET_NAME} and {REPORT_NAME} (default: ./{DEFAULT_OUT_PREFIX}<config name> "
                         f"in the current directory)")
-    p.add_argument("--threshold-px", type=_non_negative_float, default=DEFAULT_THRESHOLD_PX,
+    p.add_argument("--threshold-px", type=non_negative_float, default=DEFAULT_THRESHOLD_PX,
                    help=f"largest marker error a camera may have, px (default {DEFAULT_THRESHOLD_PX})")
     p.add_argument("--resolution", type=positive_int, default=None,
                    help="render at this size on the longer side instead of rig.resolution (a faster check)")
