@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -70,12 +71,24 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def camera_map(text: str) -> dict[str, str]:
+    """argparse type of --cameras: "a=b,c=d" -> {"a": "b", "c": "d"}."""
+    pairs = [item.strip() for item in text.split(",") if item.strip()]
+    if not pairs or any(item.count("=") != 1 or item.startswith("=") or item.endswith("=") for item in pairs):
+        raise argparse.ArgumentTypeError(f"{text!r}: give VIEW=CAMERA pairs separated by commas, e.g. "
+                                         f"side_left=back_left,side_right=back_right")
+    return dict(item.split("=") for item in pairs)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from synth.dataset.ego4view import export_ego4view
 
     # args.profile: argparse allows only "ego4view"
-    out = export_ego4view(Path(args.dataset), Path(args.out), overwrite=args.overwrite)
-    print(f"wrote {out}")
+    result = export_ego4view(Path(args.dataset), Path(args.out), layout=args.layout, overwrite=args.overwrite,
+                             force=args.force, labels_only=args.labels_only, camera_map=args.cameras)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {result.out} (Ego4View-{result.layout}: {result.sequences} sequences, {result.frames} frames)")
     return 0
 
 
@@ -176,6 +189,16 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
     p.add_argument("dataset")
     p.add_argument("--out", required=True)
     p.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
+    p.add_argument("--layout", choices=["syn", "rw"], default="syn",
+                   help="syn: Ego4View-Syn (the fixed Ego4View rig only); rw: Ego4View-RW (any four-camera square "
+                        "rig: per-sequence device-to-camera transforms)")
+    p.add_argument("--force", action="store_true",
+                   help="export a rig the layout's camera model cannot represent exactly (recorded in the README)")
+    p.add_argument("--cameras", type=camera_map, default=None, metavar="VIEW=CAMERA,...",
+                   help="map the rig's views to Ego4View's front_left, front_right, back_left, back_right "
+                        "(e.g. side_left=back_left,side_right=back_right)")
+    p.add_argument("--labels-only", action="store_true",
+                   help="no images (required for a label-only dataset; the authors' image loaders will not work)")
     commands["export"] = cmd_export
 
     p = sub.add_parser("render", help="render a dataset with Blender in this process")

@@ -293,23 +293,27 @@ CASES: list[Case] = [
     Case("resume-other-schema", "synth", ("labels", "{w}/tiny.yaml", "--out", "{case}/ds", "--quiet"),
          "schema_version", _copy_prior(_write("dataset.json", b"{\"schema_version\": 999}"))),
     # ------------------------------------------------------------------------------------------------- export
-    Case("export-corrupt-clip-json", "synth", ("export", "ego4view", "{case}/ds", "--out", "{case}/e4v"),
+    Case("export-corrupt-clip-json", "synth", ("export", "ego4view", "{case}/ds", "--out", "{case}/e4v", "--labels-only"),
          "clip.json", _copy_prior(_write("clips/clip_000001/clip.json", b"{bad"))),
-    Case("export-damaged-labels", "synth", ("export", "ego4view", "{case}/ds", "--out", "{case}/e4v"),
+    Case("export-damaged-labels", "synth", ("export", "ego4view", "{case}/ds", "--out", "{case}/e4v", "--labels-only"),
          "labels.npz", _copy_prior(_write(LABELS, b"PK\x03\x04 truncated"))),
-    Case("export-into-foreign-dir", "synth", ("export", "ego4view", "{w}/prior", "--out", "{case}/out"),
+    Case("export-into-foreign-dir", "synth", ("export", "ego4view", "{w}/prior", "--out", "{case}/out", "--labels-only"),
          "not empty", _dir_with("notes.txt")),
-    Case("export-over-earlier-export", "synth", ("export", "ego4view", "{w}/prior", "--out", "{w}/export"),
+    Case("export-over-earlier-export", "synth", ("export", "ego4view", "{w}/prior", "--out", "{w}/export", "--labels-only"),
          "--overwrite"),
     Case("export-overwrite-foreign-dir", "synth",
-         ("export", "ego4view", "{w}/prior", "--out", "{case}/out", "--overwrite"), "README_egorig.md",
+         ("export", "ego4view", "{w}/prior", "--out", "{case}/out", "--overwrite", "--labels-only"), "README_egorig.md",
          _dir_with("notes.txt")),
-    Case("export-into-the-dataset", "synth", ("export", "ego4view", "{w}/prior", "--out", "{w}/prior/e4v"),
+    Case("export-into-the-dataset", "synth", ("export", "ego4view", "{w}/prior", "--out", "{w}/prior/e4v", "--labels-only"),
          "inside the dataset"),
-    Case("export-missing-dataset", "synth", ("export", "ego4view", "{w}/nothing", "--out", "{case}/e4v"),
+    Case("export-missing-dataset", "synth", ("export", "ego4view", "{w}/nothing", "--out", "{case}/e4v", "--labels-only"),
          "nothing"),
-    Case("export-out-is-a-file", "synth", ("export", "ego4view", "{w}/prior", "--out", "{w}/tiny.yaml"),
+    Case("export-out-is-a-file", "synth", ("export", "ego4view", "{w}/prior", "--out", "{w}/tiny.yaml", "--labels-only"),
          "tiny.yaml"),
+    Case("export-label-only-without-flag", "synth", ("export", "ego4view", "{w}/prior", "--out", "{case}/e4v"),
+         "--labels-only"),
+    Case("export-unknown-layout", "synth",
+         ("export", "ego4view", "{w}/prior", "--out", "{case}/e4v", "--layout", "xyz", "--labels-only"), "--layout"),
     Case("export-unknown-profile", "synth", ("export", "ego5view", "{w}/prior", "--out", "{case}/e"), "ego5view"),
     # ------------------------------------------------------------------------------------------------ preview
     Case("preview-unknown-clip", "synth", ("preview", "{w}/prior", "--clip", "clip_999999", "--out", "{case}/p.png"),
@@ -374,7 +378,7 @@ def world(tmp_path_factory) -> Path:
     (w / "inputs").mkdir()
     (w / "inputs" / "notes.txt").write_text("not a dataset\n")
     assert main(["labels", str(w / "tiny.yaml"), "--out", str(w / "prior"), "--clips", "2", "--quiet"]) == 0
-    assert main(["export", "ego4view", str(w / "prior"), "--out", str(w / "export")]) == 0
+    assert main(["export", "ego4view", str(w / "prior"), "--out", str(w / "export"), "--labels-only"]) == 0
     return w
 
 

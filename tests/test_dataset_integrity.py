@@ -232,7 +232,7 @@ def test_export_is_staged_replaced_only_with_overwrite_and_one_writer_at_a_time(
     src = tmp_path / "ds"
     label_dataset(_tiny(), src, 2, config_dir=DEFAULT.parent, progress=False)
     out = tmp_path / "e4v"
-    export_ego4view(src, out)
+    export_ego4view(src, out, labels_only=True)
     first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert README_NAME in {p.name for p in first} and not staging_dir_of(out).exists()
     assert LOCK_NAME not in {p.name for p in first}
@@ -247,12 +247,12 @@ def test_export_is_staged_replaced_only_with_overwrite_and_one_writer_at_a_time(
     (stage / LOCK_NAME).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getppid(), "started": 0.0,
                                                "start_ticks": start_ticks(os.getppid()), "command": "synth export"}))
     with pytest.raises(DatasetError, match="another run writes this dataset.*synth export"):
-        export_ego4view(src, out, overwrite=True)
+        export_ego4view(src, out, overwrite=True, labels_only=True)
     (stage / LOCK_NAME).unlink()
     stage.rmdir()
     # A failing export (a damaged clip met half way) leaves the earlier export exactly as it was, and no staging.
     (src / "clips" / "clip_000001" / "labels.npz").write_bytes(b"PK\x03\x04")
-    assert main(["export", "ego4view", str(src), "--out", str(out), "--overwrite"]) == 2
+    assert main(["export", "ego4view", str(src), "--out", str(out), "--overwrite", "--labels-only"]) == 2
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
     assert not staging_dir_of(out).exists()
     # Leftovers of a crashed export (its lock is stale: a dead pid) are cleared; --overwrite replaces the tree.
@@ -260,7 +260,7 @@ def test_export_is_staged_replaced_only_with_overwrite_and_one_writer_at_a_time(
     stage.mkdir()
     (stage / "stale.json").write_text("{}")
     (stage / LOCK_NAME).write_text(json.dumps({"host": socket.gethostname(), "pid": 2 ** 22 + 1, "started": 0}))
-    assert main(["export", "ego4view", str(src), "--out", str(out), "--overwrite"]) == 0
+    assert main(["export", "ego4view", str(src), "--out", str(out), "--overwrite", "--labels-only"]) == 0
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert not stage.exists() and "stale.json" not in names and LOCK_NAME not in {Path(n).name for n in names}
     assert any("clip_000002/json_smplx_gendered" in n for n in names)

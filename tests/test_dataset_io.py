@@ -33,11 +33,19 @@ def lens_dict() -> dict:
     return EquidistantLens(width=W, height=H, fov_rad=np.pi, shift_x=0.0, shift_y=0.0).to_dict()
 
 
+def rig_T_device_from_camera() -> np.ndarray:
+    """(V, 4, 4) the Ego4View rig: front pair 12 cm apart, rear pair 37 cm behind, turned 180 deg about the axis."""
+    T = np.tile(np.eye(4), (V, 1, 1))
+    for v in range(V):
+        T[v, :3, 3] = [0.12 * (v % 2) - 0.06, 0.37 * (v // 2), 0.0]
+        if v >= 2:
+            T[v, :3, :3] = np.diag([-1.0, -1.0, 1.0])
+    return T
+
+
 def dataset_meta(config_hash: str = "hash_a", image_format: str | None = "png") -> dict:
     cams = []
-    for v, name in enumerate(VIEWS):
-        T = np.eye(4)
-        T[:3, 3] = [0.06 * (v % 2) - 0.03, 0.37 * (v // 2), 0.0]
+    for name, T in zip(VIEWS, rig_T_device_from_camera()):
         cams.append({"name": name, "T_device_from_camera": T.tolist(), "lens": lens_dict(), "calibration": None,
                      "cycles": {}, "max_fit_residual_px": 0.0})
     return {
@@ -49,7 +57,7 @@ def dataset_meta(config_hash: str = "hash_a", image_format: str | None = "png") 
         "joints": list(EGO16_JOINTS),
         "heatmap_joints": list(HEATMAP_JOINTS),
         "views": list(VIEWS),
-        "rig": {"front_to_rear_m": 0.37, "front_baseline_m": 0.06, "front_clearance_m": 0.06, "cameras": cams},
+        "rig": {"front_to_rear_m": 0.37, "front_baseline_m": 0.12, "front_clearance_m": 0.06, "cameras": cams},
         "image": {"width": W, "height": H, "format": image_format},
         "heatmap": {"size": HM, "sigma": 1.0},
         "asset_manifest_hash": None,
@@ -71,8 +79,7 @@ def make_clip(seed: int, frames: int = 3, identity: str = "id_a") -> tuple[dict,
     for f in range(frames):
         T_wd[f, :3, :3] = random_rotation(rng)
         T_wd[f, :3, 3] = rng.normal(size=3)
-    T_dc = np.tile(np.eye(4), (V, 1, 1))
-    T_dc[:, :3, 3] = rng.normal(size=(V, 3)) * 0.2
+    T_dc = rig_T_device_from_camera()
     labels = {
         "joints3d_world": rng.normal(size=(frames, 16, 3)),
         "joints3d_device": rng.normal(size=(frames, 16, 3)),
@@ -362,18 +369,21 @@ def test_export_ego4view(tmp_path):
     src = tmp_path / "native"
     writer = write_dataset(src, [(0, "alice"), (1, "alice"), (2, "bob")], images=True)
     writer.finalize({"train": ["clip_000000", "clip_000001"], "test": ["clip_000002"]})
-    out = export_ego4view(src, tmp_path / "e4v")
+    result = export_ego4view(src, tmp_path / "e4v")
+    out = result.out
+    assert (result.layout, result.sequences, result.frames) == ("syn", 3, 9)
 
+    # One character directory per split: the released stage-1 loader, which reads only the first line, sees all.
     split = {name: (out / f"{name}.txt").read_text().split() for name in ("train", "validation", "test")}
-    assert split == {"train": ["rp_egorig_alice"], "validation": [], "test": ["rp_egorig_bob"]}
-    assert not set(split["train"]) & set(split["test"])
-    seq = out / "rp_egorig_alice" / "clip_000001"
+    assert split == {"train": ["rp_egorig_train"], "validation": [], "test": ["rp_egorig_test"]}
+    assert sorted(p.name for p in (out / "rp_egorig_train").iterdir()) == ["clip_000000", "clip_000001"]
+    seq = out / "rp_egorig_train" / "clip_000001"
     for view in VIEWS:
         assert sorted(p.name for p in (seq / "fisheye_rgb" / f"camera_{view}").iterdir()) == ["0.jpg", "1.jpg", "2.jpg"]
         assert Image.open(seq / "fisheye_rgb" / f"camera_{view}" / "1.jpg").size == (W, H)
     assert sorted(p.name for p in (seq / "json_smplx_gendered").iterdir()) == ["0.json", "1.json", "2.json"]
 
-    _, labels, hm = make_clip(1, 3, "alice")
+    _, labels, _ = make_clip(1, 3, "alice")
     record = json.loads((seq / "json_smplx_gendered" / "1.json").read_text())
     assert list(record["joints"]) == ["Head", "Neck", "LeftArm", "RightArm", "LeftForeArm", "RightForeArm",
                                       "LeftHand", "RightHand", "LeftUpLeg", "RightUpLeg", "LeftLeg", "RightLeg",
@@ -383,8 +393,10 @@ def test_export_ego4view(tmp_path):
     world = np.array([record["joints"][n]["trans_blender"] for n in record["joints"]])
     np.testing.assert_array_equal(world, labels["joints3d_world"][1])
     for v, view in enumerate(VIEWS):
+        # 2D points in Ego4View's 872 px image (pixel centres), the render-pixel ones kept under egorig.
         pts2d = np.array([record["joints"][n][f"camera_{view}_pts2d"] for n in record["joints"]])
-        np.testing.assert_array_equal(pts2d, labels["joints2d"][1, v])
+        np.testing.assert_allclose(pts2d, (labels["joints2d"][1, v] + 0.5) * (872 / W) - 0.5, atol=1e-9)
+        np.testing.assert_array_equal(record["egorig"]["pts2d_render_px"][f"camera_{view}"], labels["joints2d"][1, v])
         pts3d = np.array([record["joints"][n][f"camera_{view}_pts3d"] for n in record["joints"]])
         np.testing.assert_allclose(pts3d, labels["joints3d_camera"][1, v] * 100.0, rtol=1e-12)
         cam_centre = (labels["T_world_from_device"][1] @ labels["T_device_from_camera"][v])[:3, 3]
@@ -392,34 +404,41 @@ def test_export_ego4view(tmp_path):
     np.testing.assert_allclose(euler_xyz_matrix(record["global_rot_blender"]["device"]),
                                labels["T_world_from_device"][1][:3, :3], atol=1e-9)
     assert record["egorig"]["visibility"]["camera_back_left"] == labels["visibility"][1, 2].tolist()
+    assert record["egorig"]["render_image_size_px"] == [W, H] and record["egorig"]["split"] == "train"
 
-    heat = np.load(seq / "fisheye_hm" / "camera_back_right" / "2.npy")
-    assert heat.shape == (16, HM, HM) and heat.dtype == np.float32
-    np.testing.assert_array_equal(heat[1:], hm[2, 3].astype(np.float32))
-    for v, view in enumerate(VIEWS):  # channel 0: the head, peak 1.0 on its rounded cell (stride 1 at 64 px)
-        head = np.load(seq / "fisheye_hm" / f"camera_{view}" / "2.npy")[0]
-        if labels["visibility"][2, v, 0] == 0:
-            assert not head.any()
-        else:
-            u, vv = labels["joints2d"][2, v, 0]
-            assert head[int(np.floor(vv + 1.0)), int(np.floor(u + 1.0))] == 1.0 and head.max() == 1.0
-    assert "label-only" not in (out / "README_egorig.md").read_text()
+    # Heatmaps: 16 channels, Head first, peak 1.0 on Ego4View's cell int(p / (872 / 64) + 0.5) of the 872 px point.
+    for v, view in enumerate(VIEWS):
+        heat = np.load(seq / "fisheye_hm" / f"camera_{view}" / "2.npy")
+        assert heat.shape == (16, 64, 64) and heat.dtype == np.float32
+        p872 = (labels["joints2d"][2, v] + 0.5) * (872 / W) - 0.5
+        for j in range(16):
+            col, row = (int(c / (872 / 64) + 0.5) for c in p872[j])
+            assert heat[j, row, col] == 1.0 and heat[j].max() == 1.0
+    calib = json.loads((out / "camera_calib" / "camera_front_left.json").read_text())
+    assert calib["size"] == [872, 872] and calib["egorig"]["max_fit_residual_px"] < 1e-6
+    manifest = json.loads((out / "egorig_export.json").read_text())
+    assert [s["path"] for s in manifest["sequences"]] == ["rp_egorig_train/clip_000000", "rp_egorig_train/clip_000001",
+                                                        "rp_egorig_test/clip_000002"]
+    assert "labels only" not in (out / "README_egorig.md").read_text().lower()
 
 
-def test_export_label_only_and_refuses_mixed_identity(tmp_path):
+def test_export_label_only_needs_the_flag_and_refuses_mixed_identity(tmp_path):
     src = tmp_path / "native"
     writer = write_dataset(src, [(0, "alice"), (1, "alice")], images=False)
     writer.finalize({"train": ["clip_000000"], "test": ["clip_000001"]}, identity_of=lambda cid: cid)
-    with pytest.raises(DatasetError, match="rp_egorig_alice"):
-        export_ego4view(src, tmp_path / "bad")
+    with pytest.raises(DatasetError, match="identity alice has clips in 'train' and 'test'"):
+        export_ego4view(src, tmp_path / "bad", labels_only=True)
     with pytest.raises(DatasetError, match="identity alice"):
         writer.finalize({"train": ["clip_000000"], "test": ["clip_000001"]})
     writer.finalize({"train": ["clip_000000", "clip_000001"]})
-    out = export_ego4view(src, tmp_path / "e4v")
-    seq = out / "rp_egorig_alice" / "clip_000000"
+    with pytest.raises(DatasetError, match="--labels-only"):
+        export_ego4view(src, tmp_path / "e4v")
+    assert not (tmp_path / "e4v").exists()
+    out = export_ego4view(src, tmp_path / "e4v", labels_only=True).out
+    seq = out / "rp_egorig_train" / "clip_000000"
     assert not (seq / "fisheye_rgb").exists()
     assert (seq / "json_smplx_gendered" / "0.json").exists()
-    assert "label-only" in (out / "README_egorig.md").read_text()
+    assert "labels only" in (out / "README_egorig.md").read_text().lower()
 
 
 # ---------------------------------------------------------------------------------------------------- preview

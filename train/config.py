@@ -31,7 +31,7 @@ class DataConfig(_Model):
     axis (the FPN's stride), so the two must agree: int 256 with int 64, or [256, 192] with [64, 48].
     """
 
-    format: Literal["native", "ego4view_syn"] = "native"
+    format: Literal["native", "ego4view_syn", "ego4view_rw"] = "native"
     root: str
     train_split: str = "train"
     val_split: str | None = "val"

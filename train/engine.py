@@ -45,11 +45,11 @@ def build_dataset(cfg: Config, split: str | None):
         return None
     d = cfg.data
     try:
-        if d.format == "ego4view_syn":
+        if d.format in ("ego4view_syn", "ego4view_rw"):
             from train.ego4view import Ego4ViewSynDataset
 
             return Ego4ViewSynDataset(d.root, split, d.input_size, d.heatmap_size, d.views, d.ego4view_calib_dir,
-                                      d.max_frames)
+                                      d.max_frames, layout=d.format.removeprefix("ego4view_"))
         from train.data import NativeFrameDataset
 
         ds = NativeFrameDataset(d.root, split, d.input_size, d.heatmap_size, d.views, d.images, d.heatmaps,

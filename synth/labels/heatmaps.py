@@ -37,6 +37,8 @@ from synth.constants import DEFAULT_HEATMAP_SIGMA_PX, DEFAULT_HEATMAP_SIZE
 WINDOW_HALF_WIDTH_SIGMAS = 3.0
 #: Offset from an OpenCV pixel coordinate (0 = centre of the first pixel) to the corner convention (0 = its edge).
 PIXEL_CENTRE_TO_CORNER = 0.5
+#: How the peak cell is rounded from h + 0.5: "floor" (ours) or "trunc" (Python's int(), Ego4View's generator).
+PEAK_ROUNDINGS = ("floor", "trunc")
 
 
 def window_radius(sigma_px: float) -> int:
@@ -112,6 +114,7 @@ def render_heatmaps(
     visible_mask=None,
     dtype=np.float32,
     centre_to_corner_px: float = PIXEL_CENTRE_TO_CORNER,
+    peak_rounding: str = "floor",
 ) -> np.ndarray:
     """Render one Gaussian heatmap per joint (module docstring: recipe and pixel convention).
 
@@ -123,11 +126,15 @@ def render_heatmaps(
         blank joints that are outside the image, beyond the field angle or behind the lens.
     dtype: output dtype (float32 default; float16 for the dataset files, computed in float32 then cast).
     centre_to_corner_px: 0.5 (default, our convention) or 0.0 (Ego4View's generator applied to raw pixels).
+    peak_rounding: "floor" (default, mu = floor(h + 0.5)) or "trunc" (Ego4View's int(h + 0.5), which rounds
+        towards zero: different only for points up to one cell left of or above the map).
     Returns (..., J, Sh, Sw) heatmaps, rows = y (down), columns = x (right), peak 1.0.
     """
     sigma = float(sigma_px)
     if not sigma > 0.0:
         raise ValueError(f"sigma_px must be > 0, got {sigma_px}")
+    if peak_rounding not in PEAK_ROUNDINGS:
+        raise ValueError(f"peak_rounding must be one of {PEAK_ROUNDINGS}, got {peak_rounding!r}")
     size_w, size_h = _cells(heatmap_size)
     h = heatmap_coords_from_image_px(joints2d_px, image_size, (size_w, size_h), centre_to_corner_px)
     if h.shape[-1] != 2:
@@ -140,7 +147,8 @@ def render_heatmaps(
     # Clamp far-away (or non-finite) positions to a cell whose window misses the map, so the int cast is safe.
     far = float(max(size_w, size_h) + radius + 2)
     h = np.clip(np.where(keep[..., None], h, -far), -far, far)
-    mu = np.floor(h + 0.5).astype(np.int64).reshape(-1, 2)  # (N, 2) peak cells (x, y)
+    rounded = np.floor(h + 0.5) if peak_rounding == "floor" else np.trunc(h + 0.5)
+    mu = rounded.astype(np.int64).reshape(-1, 2)  # (N, 2) peak cells (x, y)
     # The (2r+1)^2 window values, exp(-(dx^2 + dy^2) / (2 sigma^2)) in float32 as in Ego4View, scattered into
     # zero maps: only the N * (2r+1)^2 window cells are written.
     offsets = np.arange(-radius, radius + 1, dtype=np.int64)
