@@ -71,6 +71,9 @@ COMMON_PARAMS = {"heading_deg": (-180.0, 180.0)}
 PARAM_DECIMALS = 6
 #: Hex digits of the parameter/array digest in a clip's name.
 NAME_DIGEST_HEX = 10
+#: The arrays enter the name's digest rounded to this many decimals (rad, m), so that last-bit differences of the
+#: maths library between CPUs do not rename a clip.
+NAME_DIGEST_DECIMALS = 6
 
 _MODULES = (locomotion, standing, rhythmic, lower_body, kick, jump, floor)
 _REGISTERED: dict[str, Callable] = {name: gen for module in _MODULES for name, gen in module.GENERATORS.items()}
@@ -151,7 +154,8 @@ def generate(family: str, rng: np.random.Generator, num_frames: int, fps: float)
     params.update(num_frames=int(num_frames), fps=float(fps))
     digest = hashlib.sha1(json.dumps(params, sort_keys=True).encode())
     for arr in (root_orient, body_pose, root_t):
-        digest.update(np.ascontiguousarray(arr).tobytes())
+        rounded = np.round(np.asarray(arr, dtype=np.float64), NAME_DIGEST_DECIMALS) + 0.0  # + 0.0: no -0.0
+        digest.update(np.ascontiguousarray(rounded).tobytes())
     return MotionClip(
         name=f"{family}_{digest.hexdigest()[:NAME_DIGEST_HEX]}",
         family=family,
