@@ -104,6 +104,33 @@ def test_interrupted_label_farm_resumes_to_the_same_dataset(config_path, referen
     assert (out / "dataset.json").read_bytes() == (reference / "dataset.json").read_bytes()
 
 
+def test_a_complete_dataset_returns_without_starting_ray(config_path, reference, ray_cluster, tmp_path,
+                                                          monkeypatch):
+    import synth.farm.driver as driver
+
+    cfg = load_config(config_path)
+    out = tmp_path / "farm"
+    run_farm(cfg, out, 4, config_path.parent, FarmOptions(workers=2, threads_per_worker=1, progress=False),
+             renderer=label_only_renderer)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def no_ray(options):
+        raise AssertionError("Ray was started for a dataset with nothing left to render")
+
+    monkeypatch.setattr(driver, "init_ray", no_ray)
+    again = run_farm(cfg, out, 4, config_path.parent, FarmOptions(workers=2, threads_per_worker=1, progress=False),
+                     renderer=label_only_renderer)
+    assert (again.skipped, again.completed, again.rendered, again.failed) == (4, 4, 0, [])
+    assert again.workers == [] and again.interrupted is None
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    fewer = run_farm(cfg, out, 2, config_path.parent, FarmOptions(workers=1, threads_per_worker=1, progress=False),
+                     renderer=label_only_renderer)
+    assert (fewer.skipped, fewer.completed) == (2, 4)
+    with pytest.raises(AssertionError, match="nothing left to render"):  # one clip more does need the workers
+        run_farm(cfg, out, 5, config_path.parent, FarmOptions(workers=1, threads_per_worker=1, progress=False),
+                 renderer=label_only_renderer)
+
+
 DRIVER_SCRIPT = """
 import sys
 from pathlib import Path

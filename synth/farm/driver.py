@@ -168,9 +168,25 @@ def run_farm(cfg: RenderConfig, out_dir: Path, num_clips: int, config_dir: Path 
     try:
         # Resume an existing dataset now, so a config-hash or kind mismatch fails before any worker starts.
         run = DatasetRun(cfg, rig, out_dir, image_format, None, asset_hash) if DatasetRun.exists(out_dir) else None
+        if run is not None and not run.todo(num_clips):
+            return _finish_complete(run, num_clips)  # nothing to render: no Ray, no workers
         return _run_locked(cfg, out_dir, num_clips, config_dir, options, renderer, faults, rig, asset_hash, run)
     finally:
         lock.release()
+
+
+def _finish_complete(run: DatasetRun, num_clips: int) -> FarmSummary:
+    """The summary of a resumed dataset whose first `num_clips` clips are all committed (splits refreshed)."""
+    start = time.perf_counter()
+    failures_path = run.root / FAILURES_JSONL
+    if failures_path.exists():
+        failures_path.unlink()  # every clip it named has been committed since
+    summary = FarmSummary(requested=num_clips, skipped=num_clips)
+    result = run.finish()
+    summary.completed, summary.splits = result["clips"], result["splits"]
+    summary.wall_s = time.perf_counter() - start
+    log.info("farm: all %d clips already complete; nothing to render", num_clips)
+    return summary
 
 
 def _run_locked(cfg, out_dir, num_clips, config_dir, options, renderer, faults, rig, asset_hash, run) -> FarmSummary:
