@@ -7,8 +7,10 @@ the export's labels.
 
 What runs from their checkout (imported from it, nothing copied or edited):
 - `generate_heatmap.py` as a script, on a copy of the export: its rewritten heatmaps must equal the exported ones;
-- `pose_estimation.datasets.dataset.get_dataset` for every dataset type of the layout and split, camera_pos front
-  and back: frame counts, images, heatmaps, 3D poses and (RW) device-to-camera matrices against the export;
+- `pose_estimation.datasets.dataset.get_dataset` for every dataset type of the layout, split and camera_pos: frame
+  counts, and every item's images, heatmaps, 3D poses and (RW) device-to-camera matrices against the export, each
+  pose3d item's gt_pose also through their camera model onto our 2D points; a label-only export is read from a
+  scratch copy with placeholder images (its labels are compared, no pixel is);
 - `pose_estimation.utils.camera_models.FishEyeCameraCalibratedModel` with the export's camera_calib/ (and, for the
   Syn layout, also their shipped Ego4View calibrations): every in-image joint's projection against the exported
   camera_<view>_pts2d, in px at 872.
@@ -112,43 +114,86 @@ def check_heatmap_script(egorear: Path, export: Path, layout: str) -> dict:
         return {"ok": not differ and bool(ours), "files": len(ours), "differ": differ[:5]}
 
 
-def check_datasets(egorear: Path, export: Path, layout: str, records: dict[str, dict]) -> dict:
-    """Their get_dataset for each type, split and camera_pos: counts and the contents of the first items."""
+def placeholder_images(export: Path, layout: str, records: dict[str, dict], into: Path) -> Path:
+    """A copy of a label-only export with a mid-grey image wherever their loaders open one, so that their datasets
+    return items and the labels they read can be compared (the pixels themselves are not checked then)."""
+    from PIL import Image
+
+    copy = into / "export"
+    shutil.copytree(export, copy)
+    json_dir = "json_smplx_gendered" if layout == "syn" else "json_smplx"
+    suffix = ".jpg" if layout == "syn" else ".png"
+    size = tuple(json.loads((export / "egorig_export.json").read_text())["render_image_size_px"])
+    grey = Image.new("RGB", size, (128, 128, 128))
+    for path in records:
+        rel = Path(path).relative_to(export)
+        for view in VIEWS:
+            dst = copy / str(rel).replace(json_dir, f"fisheye_rgb/camera_{view}")
+            dst = dst.with_suffix(suffix)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            grey.save(dst)
+    return copy
+
+
+def check_datasets(egorear: Path, export: Path, layout: str, records: dict[str, dict], calib_dir: Path) -> dict:
+    """Their get_dataset for each type, split and camera_pos: frame counts, and every item against the export
+    (images, heatmaps, 3D poses, RW matrices; pose3d items also through their camera model onto our 2D points).
+    A label-only export is read from a copy with placeholder images."""
     sys.path.insert(0, str(egorear))
     from pose_estimation.datasets.dataset import get_dataset
 
-    has_images = (json.loads((export / "egorig_export.json").read_text()))["images"]
+    manifest = json.loads((export / "egorig_export.json").read_text())
     per_split = {s: 0 for s in SPLITS}
-    for seq in json.loads((export / "egorig_export.json").read_text())["sequences"]:
+    for seq in manifest["sequences"]:
         per_split[{"val": "validation"}.get(seq["split"], seq["split"])] += seq["frames"]
-    result: dict = {"ok": True, "checked": []}
-    for kind in ("heatmap", "heatmap_mvf", "pose3d"):
-        for split in SPLITS:
-            for pos in ("front", "back") if kind == "heatmap" else ("front", "back", "all"):
-                ds = get_dataset(f"ego4view_{layout}_{kind}", str(export), split, camera_pos=pos)
-                want = per_split[split] * (2 if kind == "heatmap" else 1)
-                entry = {"type": kind, "split": split, "camera_pos": pos, "items": len(ds), "expected": want}
-                ok = len(ds) == want
-                if has_images and len(ds):
-                    for i in range(min(len(ds), 3)):
-                        ok &= _item_agrees(ds[i], records, kind, pos, export, layout)
-                entry["ok"] = bool(ok)
-                result["ok"] &= bool(ok)
-                result["checked"].append(entry)
+    with tempfile.TemporaryDirectory(prefix="egorear_ds_") as tmp:
+        root = export if manifest["images"] else placeholder_images(export, layout, records, Path(tmp))
+        result: dict = {"ok": True, "images": "exported" if manifest["images"] else "placeholders",
+                        "frames_per_split": per_split, "items_compared": 0, "pose3d_max_px": 0.0, "checked": []}
+        models = _camera_models(egorear, layout, calib_dir)
+        for kind in ("heatmap", "heatmap_mvf", "pose3d"):
+            for split in SPLITS:
+                for pos in ("front", "back") if kind == "heatmap" else ("front", "back", "all"):
+                    ds = get_dataset(f"ego4view_{layout}_{kind}", str(root), split, camera_pos=pos)
+                    want = per_split[split] * (2 if kind == "heatmap" else 1)
+                    entry = {"type": kind, "split": split, "camera_pos": pos, "items": len(ds), "expected": want}
+                    ok = len(ds) == want
+                    for i in range(len(ds)):
+                        agrees, px = _item_agrees(ds[i], records, kind, pos, export, root, layout, models)
+                        ok &= agrees
+                        result["items_compared"] += 1
+                        result["pose3d_max_px"] = max(result["pose3d_max_px"], px)
+                    entry["ok"] = bool(ok)
+                    result["ok"] &= bool(ok)
+                    result["checked"].append(entry)
     return result
 
 
-def _item_agrees(item: dict, records: dict[str, dict], kind: str, pos: str, export: Path, layout: str) -> bool:
-    path = item["frame_path"]
+def _camera_models(egorear: Path, layout: str, calib_dir: Path) -> dict:
+    sys.path.insert(0, str(egorear))
+    from pose_estimation.utils.camera_models import FishEyeCameraCalibratedModel
+
+    return {view: FishEyeCameraCalibratedModel(f"ego4view_{layout}", str(calib_dir), f"camera_{view}")
+            for view in VIEWS}
+
+
+def _item_agrees(item: dict, records: dict[str, dict], kind: str, pos: str, export: Path, root: Path, layout: str,
+                 models: dict) -> tuple[bool, float]:
+    """Whether one loader item holds the export's data; and for pose3d items, how far (px at 872) their camera
+    model puts the item's gt_pose (through the item's own matrices for RW) from our in-image 2D points."""
+    path = str(export / Path(item["frame_path"]).relative_to(root))
     record = records[path]
+    json_dir = "json_smplx_gendered" if layout == "syn" else "json_smplx"
     views = {"front": VIEWS[:2], "back": VIEWS[2:], "all": VIEWS}[pos]
     if kind == "heatmap":
         views = (VIEWS[int(item["view"])],)
-    ok = tuple(item["img"].shape[-3:]) == (3, NET_INPUT_PX, NET_INPUT_PX) and bool(torch.isfinite(item["img"]).all())
+    ok = tuple(item["img"].shape) == (len(views), 3, NET_INPUT_PX, NET_INPUT_PX)
+    ok &= bool(torch.isfinite(item["img"]).all())
+    ok &= tuple(item["gt_heatmap"].shape) == (len(views), len(JOINTS) - 1, 64, 64)
     for k, view in enumerate(views):
-        hm = np.load(path.replace("json_smplx_gendered" if layout == "syn" else "json_smplx",
-                                  f"fisheye_hm/camera_{view}").replace(".json", ".npy"))
+        hm = np.load(path.replace(json_dir, f"fisheye_hm/camera_{view}").replace(".json", ".npy"))
         ok &= np.array_equal(item["gt_heatmap"][k].numpy(), hm[1:])
+    worst = 0.0
     if kind == "pose3d":
         device = np.array([record["joints"][j]["device_pts3d"] for j in JOINTS])
         ok &= np.allclose(item["gt_pose"].numpy(), device, atol=1e-9)
@@ -157,7 +202,15 @@ def _item_agrees(item: dict, records: dict[str, dict], kind: str, pos: str, expo
             for k, view in enumerate(views):
                 ok &= np.allclose(item["coord_trans_mat"][k].numpy(),
                                   meta["coord_transformation_matrix"][f"device_to_camera_{view}"], atol=1e-12)
-    return bool(ok)
+        for k, view in enumerate(views):
+            pose = item["gt_pose"][None].clone()  # their Syn model changes its input in place
+            mats = item["coord_trans_mat"][k][None] if layout == "rw" else None
+            uv = models[view].world2camera_pytorch(pose, mats)[0][0, 0].double().numpy() * IMAGE_PX
+            ours = np.array([record["joints"][j][f"camera_{view}_pts2d"] for j in JOINTS])
+            vis = np.array(record["egorig"]["visibility"][f"camera_{view}"]) != 0
+            if vis.any():
+                worst = max(worst, float(np.max(np.linalg.norm(uv - ours, axis=-1)[vis])))
+    return bool(ok), worst
 
 
 def check_camera_model(egorear: Path, export: Path, layout: str, records: dict[str, dict], calib_dir: Path) -> dict:
@@ -211,14 +264,16 @@ def main(argv: list[str] | None = None) -> int:
     records = frame_records(export, layout)
     report = {"export": str(export), "layout": layout, "frames": len(records),
               "heatmap_script": check_heatmap_script(args.egorear.absolute(), export, layout),
-              "datasets": check_datasets(args.egorear.absolute(), export, layout, records),
+              "datasets": check_datasets(args.egorear.absolute(), export, layout, records,
+                                          export / "camera_calib"),
               "camera_model": [check_camera_model(args.egorear.absolute(), export, layout, records,
                                                   export / "camera_calib")]}
     if layout == "syn":  # their default config: the shipped Ego4View calibrations
         shipped = args.egorear.absolute() / "pose_estimation/utils/camera_calib_file/ego4view"
         report["camera_model"].append(check_camera_model(args.egorear.absolute(), export, layout, records, shipped))
     ok = (report["heatmap_script"]["ok"] and report["datasets"]["ok"]
-          and max(report["camera_model"][0]["max_px"].values()) <= args.tol_px)
+          and max(report["camera_model"][0]["max_px"].values()) <= args.tol_px
+          and report["datasets"]["pose3d_max_px"] <= args.tol_px)
     report["ok"] = bool(ok)
     text = json.dumps(report, indent=2)
     if args.json:
