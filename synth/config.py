@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_va
 
 from synth.constants import DEFAULT_HEATMAP_SIGMA_PX, DEFAULT_HEATMAP_SIZE, VIEWS
 from synth.errors import ConfigError
+from synth.render_settings import RenderSettings
 from synth.schema import FrozenModel, load_yaml, validation_error_line, yaml_error_where
 
 BUILTIN_PREFIX = "builtin:"
@@ -378,13 +379,26 @@ class OutputConfig(FrozenModel):
 
 
 class RenderSettingsConfig(FrozenModel):
-    """Cycles settings: a preset plus optional overrides (see synth/blender/settings.py for the presets)."""
+    """Cycles settings: a preset plus optional overrides, each a field of synth.render_settings.RenderSettings
+    (its docstring says what each does; None = the preset's value)."""
 
     preset: Literal["draft", "default", "final"] = "default"
     samples: int | None = Field(None, ge=1, le=65536)
     adaptive_threshold: float | None = Field(None, ge=0.0, le=1.0)
     denoise: bool | None = None
+    adaptive_min_samples: int | None = Field(None, ge=0, le=65536)
+    denoise_prefilter: Literal["NONE", "FAST", "ACCURATE"] | None = None
+    denoise_passes: Literal["RGB", "RGB_ALBEDO", "RGB_ALBEDO_NORMAL"] | None = None
     max_bounces: int | None = Field(None, ge=0, le=1024)
+    diffuse_bounces: int | None = Field(None, ge=0, le=1024)
+    glossy_bounces: int | None = Field(None, ge=0, le=1024)
+    transmission_bounces: int | None = Field(None, ge=0, le=1024)
+    light_tree: bool | None = None
+    clamp_direct: float | None = Field(None, ge=0.0)
+    clamp_indirect: float | None = Field(None, ge=0.0)
+    filter_width_px: float | None = Field(None, ge=0.01, le=10.0)
+    world_sampling: Literal["auto", "images", "none"] | None = None
+    world_map_resolution: int | None = Field(None, ge=0, le=8192)
     tile_size: int | None = Field(None, ge=8, le=8192)
     threads: int | None = Field(None, ge=0, le=1024, description="0 = all cores")
     device: Literal["auto", "cpu", "cuda", "optix"] = "auto"
@@ -592,6 +606,8 @@ def _file_digest(path: Path) -> str:
 def hashable_dict(config: RenderConfig) -> dict[str, Any]:
     """The config as plain data with file references replaced by their content digests (machine-independent)."""
     data = config.model_dump(mode="json")
+    # What the preset resolves to decides the images: a preset whose values change is a different config.
+    data["render"]["resolved"] = RenderSettings.from_config(config.render).model_dump(mode="json")
 
     def visit(node: Any) -> Any:
         if isinstance(node, dict):

@@ -41,7 +41,7 @@ def _motion() -> MotionClip:
 def rendered(tmp_path_factory):
     from synth.bodies.anny_backend import AnnyBackend
     from synth.blender.scene import BlenderScene
-    from synth.blender.settings import RenderSettings
+    from synth.render_settings import RenderSettings
     from synth.config import RigConfig
     from synth.geometry.rig import build_rig, fit_head_mount
     from synth.labels.compute import compute_labels

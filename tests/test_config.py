@@ -47,6 +47,33 @@ def test_hash_is_stable_and_sensitive(tmp_path):
     assert config_hash(changed) != config_hash(load_config(a))
 
 
+def test_hash_follows_what_the_render_preset_resolves_to(monkeypatch):
+    """A dataset resumed after a preset's values changed must not pass as the same config."""
+    import synth.render_settings as rs
+    from synth.dataset.meta import render_settings_hash
+
+    cfg = load_config(CONFIGS / "default.yaml")
+    before = config_hash(cfg), render_settings_hash(cfg, "5.0.1")
+    monkeypatch.setitem(rs.PRESETS, "default", {**rs.PRESETS["default"], "samples": rs.PRESETS["default"]["samples"] + 1})
+    after = config_hash(cfg), render_settings_hash(cfg, "5.0.1")
+    assert after[0] != before[0] and after[1] != before[1]
+
+
+def test_render_section_takes_every_cycles_knob():
+    from synth.render_settings import RenderSettings
+
+    cfg = load_config(CONFIGS / "default.yaml", overrides={"render": {
+        "adaptive_min_samples": 4, "denoise_prefilter": "ACCURATE", "denoise_passes": "RGB_ALBEDO",
+        "diffuse_bounces": 1, "light_tree": False, "clamp_indirect": 2.5, "filter_width_px": 1.0,
+        "world_sampling": "none", "world_map_resolution": 128}})
+    s = RenderSettings.from_config(cfg.render)
+    assert (s.adaptive_min_samples, s.denoise_prefilter, s.denoise_passes, s.diffuse_bounces, s.light_tree,
+            s.clamp_indirect, s.filter_width_px, s.world_sampling, s.world_map_resolution) == \
+        (4, "ACCURATE", "RGB_ALBEDO", 1, False, 2.5, 1.0, "none", 128)
+    with pytest.raises(ConfigError, match="world_sampling"):
+        load_config(CONFIGS / "default.yaml", overrides={"render": {"world_sampling": "sometimes"}})
+
+
 def test_sweep_resolves_variants():
     sweep, variants = load_sweep(CONFIGS / "sweeps" / "rig_distance.yaml")
     dfr = {name: cfg.rig.front_to_rear_m for name, cfg in variants}

@@ -13,6 +13,7 @@ from synth.blender import cameras as C
 from synth.blender import materials as M
 from synth.blender import meshes as ME
 from synth.blender import world as W
+from synth.blender.cycles import apply_integrator, apply_world_sampling, select_device
 from synth.blender.osl_camera import apply_osl_camera
 from synth.blender.scene import build_body_mesh
 from synth.constants import GROUND_HALF_SIZE_M
@@ -23,7 +24,7 @@ class BareLoop:
     meshes and cameras and calls `render(write_still=True)` once per view. No log capture, no atomic writes, no
     timing or pass bookkeeping: the least work that produces the same images.
 
-    settings: synth.blender.settings.RenderSettings (CPU only here). posed_body: PosedBody (vertices (F, V, 3)
+    settings: synth.render_settings.RenderSettings (CPU only here). posed_body: PosedBody (vertices (F, V, 3)
     world m); garments: GarmentMesh list (vertices (F, Vg, 3) world m); rig: synth.geometry.rig.Rig.
     """
 
@@ -31,19 +32,7 @@ class BareLoop:
         bpy.ops.wm.read_factory_settings(use_empty=True)
         sc = self.scene = bpy.context.scene
         sc.render.engine = "CYCLES"
-        cy = sc.cycles
-        cy.device = "CPU"
-        cy.samples = settings.samples
-        cy.use_adaptive_sampling = settings.adaptive_threshold > 0
-        if settings.adaptive_threshold > 0:
-            cy.adaptive_threshold = settings.adaptive_threshold
-        cy.use_denoising = settings.denoise
-        cy.denoiser = "OPENIMAGEDENOISE"
-        cy.denoising_prefilter = settings.denoise_prefilter
-        cy.max_bounces = settings.max_bounces
-        cy.diffuse_bounces = settings.diffuse_bounces
-        cy.glossy_bounces = settings.glossy_bounces
-        cy.transmission_bounces = settings.transmission_bounces
+        apply_integrator(sc, settings, select_device(sc, "cpu"))
         sc.render.use_persistent_data = True
         sc.view_settings.view_transform = settings.view_transform
         img = sc.render.image_settings
@@ -60,6 +49,7 @@ class BareLoop:
         sc.collection.objects.link(sun)
         W.place_sun(sun, environment)
         sc.world = W.build_world(environment)
+        apply_world_sampling(sc.world, settings, bool(environment.hdri_path))
 
         me = build_body_mesh(posed_body, appearance)
         body = bpy.data.objects.new("body", me)

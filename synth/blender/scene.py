@@ -20,8 +20,9 @@ from synth.blender import meshes as ME
 from synth.blender import passes as P
 from synth.blender import world as W
 from synth.blender.capture import captured_output
+from synth.blender.cycles import apply_integrator, apply_world_sampling, select_device
 from synth.blender.osl_camera import apply_osl_camera
-from synth.blender.settings import RenderSettings
+from synth.render_settings import RenderSettings
 from synth.constants import OCC_BODY, OCC_GARMENT
 from synth.errors import ConfigError
 from synth.io import atomic_path
@@ -39,36 +40,6 @@ _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 def _shm_tmpdir() -> Path:
     base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     return Path(tempfile.mkdtemp(prefix="egorig_blender_", dir=base))
-
-
-def select_device(scene: "bpy.types.Scene", device: str) -> str:
-    """Configure Cycles' device ("auto": OptiX, then CUDA, then CPU). Returns "OPTIX", "CUDA" or "CPU".
-
-    Must run after any factory reset (it clears the Cycles preferences). An explicitly requested GPU type that is
-    not available raises ConfigError.
-    """
-    if device == "cpu":
-        scene.cycles.device = "CPU"
-        return "CPU"
-    prefs = bpy.context.preferences.addons["cycles"].preferences
-    for kind in (["OPTIX", "CUDA"] if device == "auto" else [device.upper()]):
-        try:
-            prefs.compute_device_type = kind
-        except TypeError:
-            continue
-        prefs.refresh_devices()
-        usable = [d for d in prefs.devices if d.type == kind]
-        if usable:
-            for d in prefs.devices:
-                d.use = d.type == kind
-            scene.cycles.device = "GPU"
-            return kind
-    if device != "auto":
-        raise ConfigError("render config", "render.device",
-                          f"device {device!r} is not available on this machine; use 'auto' or 'cpu'")
-    prefs.compute_device_type = "NONE"
-    scene.cycles.device = "CPU"
-    return "CPU"
 
 
 def build_body_mesh(posed_body, appearance: Appearance) -> "bpy.types.Mesh":
@@ -127,31 +98,24 @@ class BlenderScene:
         s, sc = self.settings, self.scene
         sc.render.engine = "CYCLES"
         device = select_device(sc, s.device)
-        cy = sc.cycles
-        cy.samples = s.samples
-        cy.use_adaptive_sampling = s.adaptive_threshold > 0
-        if s.adaptive_threshold > 0:
-            cy.adaptive_threshold = s.adaptive_threshold
-        cy.use_denoising = s.denoise
-        if s.denoise:
-            cy.denoiser = "OPTIX" if device == "OPTIX" else "OPENIMAGEDENOISE"
-            cy.denoising_prefilter = s.denoise_prefilter
-            cy.denoising_use_gpu = device != "CPU"
-        cy.max_bounces = s.max_bounces
-        cy.diffuse_bounces = s.diffuse_bounces
-        cy.glossy_bounces = s.glossy_bounces
-        cy.transmission_bounces = s.transmission_bounces
-        cy.use_auto_tile = True
-        cy.tile_size = s.tile_size
-        sc.render.threads_mode = "FIXED" if s.threads > 0 else "AUTO"
-        if s.threads > 0:
-            sc.render.threads = s.threads
+        apply_integrator(sc, s, device)
         sc.render.use_persistent_data = True
         sc.render.resolution_percentage = 100
         sc.render.film_transparent = False
         sc.view_settings.view_transform = s.view_transform
         sc.view_settings.look = "None"
         return device
+
+    def apply_settings(self, settings: RenderSettings) -> None:
+        """Switch a live scene to other render settings on the same device (the device, view transform and passes
+        stay). A change of world sampling reaches Cycles with the next fresh render session: set
+        `scene.render.use_persistent_data` False for one render to force one."""
+        if settings.device != self.settings.device or settings.view_transform != self.settings.view_transform:
+            raise ValueError("apply_settings keeps the device and view transform; build a new BlenderScene for those")
+        self.settings = settings
+        apply_integrator(self.scene, settings, self.device)
+        if self._world is not None:
+            apply_world_sampling(self._world, settings, self._world_image_based)
 
     def _build_static(self) -> None:
         sc = self.scene
@@ -164,6 +128,7 @@ class BlenderScene:
         self._sun = bpy.data.objects.new("sun", sun)
         sc.collection.objects.link(self._sun)
         self._world: bpy.types.World | None = None
+        self._world_image_based = False
 
     # ------------------------------------------------------------------------------------------------------------
     def set_cameras(self, rig) -> None:
@@ -254,6 +219,8 @@ class BlenderScene:
         self._ground.data.materials.append(M.ground_material(look.ground))
         self._set_occluders(environment.occluders, look)
         self._world = W.build_world(look, self._world)
+        self._world_image_based = bool(look.hdri_path)
+        apply_world_sampling(self._world, self.settings, self._world_image_based)
         self.scene.world = self._world
         W.place_sun(self._sun, look)
 

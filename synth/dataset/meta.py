@@ -45,9 +45,10 @@ def dataset_meta(cfg: RenderConfig, rig: Rig, image_format: str | None, blender_
 
 
 def render_settings_hash(cfg: RenderConfig, blender_version: str | None) -> str:
-    """16 hex digits of what decides a rendered image besides the scene: the render and output config sections
-    and the Blender version (two rendered datasets with equal hashes were rendered alike)."""
-    settings = {"render": cfg.render.model_dump(mode="json"), "output": cfg.output.model_dump(mode="json"),
+    """16 hex digits of what decides a rendered image besides the scene: the render config section with the values
+    its preset resolves to, the output section and the Blender version (two rendered datasets with equal hashes
+    were rendered alike)."""
+    settings = {"render": hashable_dict(cfg)["render"], "output": cfg.output.model_dump(mode="json"),
                 "blender_version": blender_version}
     return sha256_bytes(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode())[:16]
 

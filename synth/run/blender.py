@@ -23,7 +23,7 @@ def load_blender(cfg: RenderConfig, threads: int | None = None, device: str | No
     Call it before anything else in the process imports synth.blender (only the first bpy import can size the
     pool). threads / device override render.threads / render.device for this process only.
     """
-    from synth.blender.settings import RenderSettings
+    from synth.render_settings import RenderSettings
     from synth.blender.threads import import_bpy
 
     overrides = {k: v for k, v in (("threads", threads), ("device", device)) if v is not None}

@@ -1,0 +1,76 @@
+"""Render presets: derived from the measured quality-vs-time front, and how world sampling reaches Cycles."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from synth.render_settings import PRESETS, RenderSettings
+
+REPO = Path(__file__).resolve().parents[1]
+QUALITY_RESULT = REPO / "bench" / "results" / "quality_256px.json"
+
+
+def test_presets_are_the_settings_the_quality_front_chose():
+    """Every preset value equals the setting bench/quality.py measured for the candidate its selection rule picks
+    (re-running the bench with a different outcome makes this fail until the presets follow)."""
+    sys.path.insert(0, str(REPO))
+    from bench.quality import choose_presets
+
+    result = json.loads(QUALITY_RESULT.read_text())
+    cands = result["candidates"]
+    chosen = choose_presets(cands, result["jpeg_floor"]["psnr_db"], result["pareto_front"])
+    assert chosen == {k: result["presets_from_front"][k] for k in ("default", "draft", "final")}
+    for preset, name in chosen.items():
+        assert name is not None, f"the front gave no {preset} candidate"
+        measured = cands[name]["settings"]
+        for key, value in PRESETS[preset].items():
+            assert measured[key] == value, \
+                f"preset {preset}.{key} = {value!r}, candidate {name} measured {measured[key]!r}"
+    default = cands[chosen["default"]]
+    assert default["qualifies"] and default["circle"]["psnr_db"] >= result["jpeg_floor"]["psnr_db"]
+    assert default["s_per_frame"] < cands["previous_default"]["s_per_frame"]
+
+
+def test_choose_presets_breaks_time_ties_by_quality():
+    sys.path.insert(0, str(REPO))
+    from bench.quality import choose_presets
+
+    def cand(t, psnr, ok):
+        return {"s_per_frame": t, "circle": {"psnr_db": psnr}, "qualifies": ok}
+
+    cands = {"a": cand(1.0, 40.0, False), "b": cand(5.0, 45.0, True), "c": cand(5.05, 46.0, True),
+             "d": cand(9.0, 47.0, True)}
+    got = choose_presets(cands, floor_psnr_db=42.0, front=["a", "b", "c", "d"])
+    assert got == {"default": "c", "draft": "b", "final": "d"}
+    assert choose_presets({"a": cand(1.0, 40.0, False)}, 42.0, ["a"]) == {"default": None, "draft": None,
+                                                                             "final": "a"}
+
+
+@pytest.mark.blender
+@pytest.mark.parametrize("mode,image_based,expected", [
+    ("images", True, "AUTOMATIC"), ("images", False, "NONE"), ("auto", False, "AUTOMATIC"),
+    ("none", True, "NONE")])
+def test_world_sampling_reaches_cycles(mode, image_based, expected):
+    pytest.importorskip("bpy")
+    import bpy
+
+    from synth.blender.cycles import apply_world_sampling
+
+    world = bpy.data.worlds.new("test_world")
+    try:
+        apply_world_sampling(world, RenderSettings(world_sampling=mode), image_based)
+        assert world.cycles.sampling_method == expected
+        apply_world_sampling(world, RenderSettings(world_sampling="auto", world_map_resolution=256), image_based)
+        assert (world.cycles.sampling_method, world.cycles.sample_map_resolution) == ("MANUAL", 256)
+    finally:
+        bpy.data.worlds.remove(world)
+
+
+def test_default_preset_samples_hdri_worlds_as_lights():
+    """The default skips importance sampling only for procedural skies: an HDRI's sun would be noise without it."""
+    assert RenderSettings().world_sampling == "images"
+    assert RenderSettings(preset="final").world_sampling == "auto"
