@@ -10,6 +10,14 @@ from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
+#: The `default` render preset's values before bench/quality.py re-derived it (32 spp with adaptive sampling that
+#: never acted, OIDN FAST, bounces 6/3/2/4, the world sampled as a light): benchmarks compare today's preset with it.
+PREVIOUS_DEFAULT = dict(samples=32, adaptive_threshold=0.05, adaptive_min_samples=0, denoise=True,
+                        denoise_prefilter="FAST", denoise_passes="RGB_ALBEDO_NORMAL", max_bounces=6,
+                        diffuse_bounces=3, glossy_bounces=2, transmission_bounces=4, light_tree=True,
+                        clamp_direct=0.0, clamp_indirect=10.0, filter_width_px=1.5, world_sampling="auto",
+                        world_map_resolution=0)
+
 
 def machine() -> dict:
     """A short description of the machine the figures were measured on."""

@@ -1,6 +1,6 @@
 """Render cost per frame and per image with the `default` preset, and egorig's overhead over a bare Cycles loop.
 
-Three warm worker processes render the same clip (default config, Anny body, Ego4View rig, CPU) in lockstep, one
+Warm worker processes render the same clip (default config, Anny body, Ego4View rig, CPU) in lockstep, one
 frame at a time in rotating order, so machine load drifts hit all of them alike:
   egorig     BlenderRenderer.render_frame: the code `synth render` runs per frame (scene update, Cycles, atomic
              image write, log capture), plus the clip's labels and clip write amortised per frame
@@ -8,12 +8,16 @@ frame at a time in rotating order, so machine load drifts hit all of them alike:
   bare       synth.blender.bare.BareLoop: the same scene objects, render(write_still=True) per view, nothing else;
   nodenoise  egorig with denoising off (denoise cost = egorig render - nodenoise render, frame by frame);
   native     egorig with render.camera: native (Cycles' fitted FISHEYE_LENS_POLYNOMIAL instead of the default's
-             exact OSL cameras): the OSL camera's cost is egorig / native, frame by frame.
+             exact OSL cameras): the OSL camera's cost is egorig / native, frame by frame;
+  previous   egorig with the settings the `default` preset had before bench/quality.py chose today's
+             (PREVIOUS_DEFAULT): the speed-up of the preset is previous / egorig, frame by frame.
 Each worker first renders one untimed view (kernel load, scene sync). At large sizes (>= LARGE_PX) a 2-core
 machine cannot afford many 872 px renders, so there egorig and bare render one front and one rear view per frame
 (seconds per frame = twice their sum: the rig is left/right symmetric), nodenoise one view, and the warm-up is
-skipped (the processes are already warm from the small size). Usage:
-    python bench/render.py [--frames-small 2] [--frames-large 1] [--sizes 256,872] [--result render]
+skipped (the processes are already warm from the small size). With --device gpu (render.device auto: OptiX, then
+CUDA; refused when Cycles finds no GPU) only egorig and native run, every view of --frames-small frames at every
+size, and the result is images per second. Usage:
+    python bench/render.py [--frames-small 2] [--frames-large 1] [--sizes 256,872] [--device cpu|gpu] [--result render]
 """
 
 from __future__ import annotations
@@ -29,27 +33,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.common import write_result  # noqa: E402
+from bench.common import PREVIOUS_DEFAULT, write_result  # noqa: E402
 
 CONFIG = REPO / "render_configs" / "default.yaml"
 #: Clip rendered by every worker (any index works; fixed so runs are comparable).
 CLIP_INDEX = 1
 #: Resolutions at or above this count as "large" and get --frames-large frames.
 LARGE_PX = 512
-KINDS = ("egorig", "bare", "nodenoise", "native")
+KINDS = ("egorig", "bare", "nodenoise", "native", "previous")
 #: Views rendered per frame at large sizes (None = all): one front and one rear camera, and one for nodenoise.
 LARGE_VIEWS = {"egorig": ("front_left", "back_left"), "bare": ("front_left", "back_left"), "nodenoise": ("front_left",),
-               "native": ("front_left", "back_left")}
+               "native": ("front_left", "back_left"), "previous": ("front_left", "back_left")}
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Worker side (one process per kind; each holds one Blender session)
 class _Worker:
-    def __init__(self, kind: str, work_dir: Path):
+    def __init__(self, kind: str, work_dir: Path, device: str = "cpu"):
         from synth.config import load_config
         from synth.scene.sampler import make_backend
 
         self.kind = kind
+        self.device = device
         self.work_dir = work_dir
         self.backend = make_backend(load_config(CONFIG))
         self.renderer = None
@@ -59,11 +64,13 @@ class _Worker:
         from synth.config import load_config
         from synth.scene.sampler import ClipSampler
 
-        render = {"device": "cpu"}
+        render = {"device": self.device}
         if self.kind == "nodenoise":
             render["denoise"] = False
         if self.kind == "native":
             render["camera"] = "native"
+        if self.kind == "previous":
+            render.update(PREVIOUS_DEFAULT)
         cfg = load_config(CONFIG, overrides={"rig": {"resolution": resolution}, "clips": {"frames": frames},
                                              "render": render})
         self.cfg = cfg
@@ -74,7 +81,7 @@ class _Worker:
         info: dict = {"frames_in_clip": frames}
         if self.kind == "bare":
             from synth.blender.bare import BareLoop
-            from synth.blender.settings import RenderSettings
+            from synth.render_settings import RenderSettings
 
             settings = RenderSettings.from_config(cfg.render, jpeg_quality=cfg.output.jpeg_quality)
             t0 = time.perf_counter()
@@ -103,6 +110,7 @@ class _Worker:
         t0 = time.perf_counter()
         self.renderer.scene.load(self.content)
         info["scene_setup_s"] = time.perf_counter() - t0
+        info["cycles_device"] = self.renderer.scene.device
         return info
 
     def warmup(self) -> dict:
@@ -139,12 +147,12 @@ class _Worker:
         self.bare = None
 
 
-def _worker_main(conn, kind: str, work_dir: str) -> None:
+def _worker_main(conn, kind: str, work_dir: str, device: str = "cpu") -> None:
     # Everything this process writes to fds 1/2 (Blender, warp) goes to a log once, not per call.
     fd = os.open(os.path.join(work_dir, f"{kind}_stdout.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
-    worker = _Worker(kind, Path(work_dir))
+    worker = _Worker(kind, Path(work_dir), device)
     conn.send({"ready": True})
     while True:
         cmd, *args = conn.recv()
@@ -228,6 +236,7 @@ def bench_resolution(conns: dict, resolution: int, frames: int, large: bool) -> 
         "warm_up": not large,
         "egorig_s_per_frame": egorig_spf,
         "egorig_s_per_image": egorig_spf / num_views,
+        "egorig_images_per_s": num_views / egorig_spf,
         "bare_s_per_frame": bare_spf,
         "bare_s_per_image": bare_spf / num_views,
         "overhead_ratio": egorig_spf / bare_spf,
@@ -235,6 +244,10 @@ def bench_resolution(conns: dict, resolution: int, frames: int, large: bool) -> 
         "overhead_ratio_per_frame": [x / y for x, y in zip(loop_e, loop_b)],
         "osl_camera_ratio": _mean(loop_e) / _mean([per_frame_s(r, "wall_s") for r in per_frame["native"]]),
         "osl_camera_ratio_per_frame": [x / per_frame_s(r, "wall_s") for x, r in zip(loop_e, per_frame["native"])],
+        "previous_default_s_per_frame": _mean([per_frame_s(r, "wall_s") for r in per_frame["previous"]]),
+        "speedup_vs_previous_default": _mean([per_frame_s(r, "wall_s") for r in per_frame["previous"]]) / _mean(loop_e),
+        "speedup_vs_previous_default_per_frame": [per_frame_s(r, "wall_s") / x
+                                                  for x, r in zip(loop_e, per_frame["previous"])],
         "breakdown_s_per_frame": breakdown,
         "frames": {k: per_frame[k] for k in KINDS},
         "scene_setup_s": {k: setup[k]["scene_setup_s"] for k in KINDS},
@@ -244,14 +257,39 @@ def bench_resolution(conns: dict, resolution: int, frames: int, large: bool) -> 
     }
 
 
+def bench_device_resolution(conns: dict, kinds: tuple[str, ...], resolution: int, frames: int) -> dict:
+    """Images per second of each kind on an accelerator (all views, warm), frames in rotating order."""
+    setup = {k: _call(conns, k, "setup", resolution, frames + 1) for k in kinds}
+    for k in kinds:
+        _call(conns, k, "warmup")
+    per_frame: dict[str, list[dict]] = {k: [] for k in kinds}
+    for i, f in enumerate(range(1, frames + 1)):
+        for k in kinds[i % len(kinds):] + kinds[: i % len(kinds)]:
+            per_frame[k].append(_call(conns, k, "frame", f, None))
+            print(f"  {resolution} px frame {f} {k:9s} {per_frame[k][-1]['wall_s']:7.2f} s", flush=True)
+    for k in kinds:
+        _call(conns, k, "drop_scene")
+    out = {"resolution_px": resolution, "frames_measured": frames,
+           "cycles_device": {k: setup[k]["cycles_device"] for k in kinds}}
+    for k in kinds:
+        spf = _mean([r["wall_s"] for r in per_frame[k]])
+        out[k] = {"s_per_frame": spf, "images_per_s": per_frame[k][0]["views"] / spf, "frames": per_frame[k]}
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="256,872", help="comma-separated square resolutions, px")
     parser.add_argument("--frames-small", type=int, default=2)
     parser.add_argument("--frames-large", type=int, default=1)
     parser.add_argument("--large-px", type=int, default=LARGE_PX, help="sizes from here on render fewer views")
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
+                        help="gpu: render.device auto (OptiX, then CUDA) and report images/s of egorig (OSL cameras, "
+                             "OptiX only) and native; refused when Cycles finds no GPU")
     parser.add_argument("--result", default="render", help="write bench/results/<RESULT>.json")
     args = parser.parse_args()
+    kinds = KINDS if args.device == "cpu" else ("egorig", "native")
+    device = "cpu" if args.device == "cpu" else "auto"
     os.environ.setdefault("EGORIG_CACHE_DIR", str(REPO / ".cache" / "egorig"))
     os.environ.setdefault("WARP_CACHE_PATH", str(REPO / ".cache" / "egorig" / "warp"))
 
@@ -263,24 +301,34 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="egorig_bench_render_") as work:
         conns, procs = {}, {}
-        for k in KINDS:
+        for k in kinds:
             parent, child = ctx.Pipe()
-            procs[k] = ctx.Process(target=_worker_main, args=(child, k, work), daemon=True)
+            procs[k] = ctx.Process(target=_worker_main, args=(child, k, work, device), daemon=True)
             procs[k].start()
             conns[k] = parent
         try:
-            for k in KINDS:
+            for k in kinds:
                 conns[k].recv()
             for res in (int(s) for s in args.sizes.split(",")):
+                if args.device == "gpu":
+                    results.append(bench_device_resolution(conns, kinds, res, args.frames_small))
+                    r = results[-1]
+                    if "CPU" in r["cycles_device"].values():
+                        raise SystemExit(f"--device gpu: Cycles found no GPU ({r['cycles_device']})")
+                    print(f"{res} px on {r['cycles_device']['egorig']}: "
+                          + ", ".join(f"{k} {r[k]['images_per_s']:.2f} images/s" for k in kinds), flush=True)
+                    continue
                 large = res >= args.large_px
                 frames = args.frames_large if large else args.frames_small
                 results.append(bench_resolution(conns, res, frames, large))
                 r = results[-1]
                 print(f"{res} px: egorig {r['egorig_s_per_frame']:.2f} s/frame ({r['egorig_s_per_image']:.2f} s/image)"
                       f", bare {r['bare_s_per_frame']:.2f} s/frame, overhead x{r['overhead_ratio']:.3f}, "
-                      f"OSL camera / native x{r['osl_camera_ratio']:.3f}", flush=True)
+                      f"OSL camera / native x{r['osl_camera_ratio']:.3f}, previous default "
+                      f"{r['previous_default_s_per_frame']:.2f} s/frame (x{r['speedup_vs_previous_default']:.2f})",
+                      flush=True)
         finally:
-            for k in KINDS:
+            for k in kinds:
                 try:
                     conns[k].send(("stop",))
                 except (BrokenPipeError, OSError):
@@ -290,18 +338,20 @@ def main() -> int:
     result = {
         "config": CONFIG.name,
         "preset": "default",
-        "device": "cpu",
+        "previous_default": PREVIOUS_DEFAULT,
+        "device": args.device,
         "clip_index": CLIP_INDEX,
-        "method": "4 warm processes in lockstep, rotating order per frame; egorig = BlenderRenderer.render_frame + "
+        "method": "5 warm processes in lockstep, rotating order per frame; egorig = BlenderRenderer.render_frame + "
                   "labels and clip write per frame (OSL cameras, the default); bare = synth.blender.bare.BareLoop; "
                   "denoise = egorig render - nodenoise render; osl_camera_ratio = egorig / native (render.camera "
-                  "native) render loop; at large sizes per frame = (4 / views rendered) x the rendered views' time",
+                  "native) render loop; speedup_vs_previous_default = previous / egorig render loop (PREVIOUS_DEFAULT "
+                  "settings); at large sizes per frame = (4 / views rendered) x the rendered views' time",
         "load_average_start": list(load_start),
         "total_wall_s": time.perf_counter() - t_all,
         "resolutions": results,
     }
     path = write_result(args.result, result)
-    for r in results:
+    for r in results if args.device == "cpu" else ():
         print(f"{r['resolution_px']} px breakdown (s/frame): "
               + ", ".join(f"{k} {v:.3f}" for k, v in r["breakdown_s_per_frame"].items()))
         print(f"  load average {r['load_average_before']} -> {r['load_average_after']}")
