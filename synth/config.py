@@ -253,6 +253,16 @@ class RigConfig(FrozenModel):
     mount_point_m: tuple[float, float, float] = Field(
         (0.0, 0.0, 0.0), description="the device-frame point (m) placed at the anchor; default the device origin "
         "(for the ego4view preset the midpoint of the front cameras)")
+    rear_drop_m: float = Field(
+        0.0, ge=-0.2, le=0.3, description="ego4view preset: the rear pair sits this far below the front pair (device "
+        "+z, down), as on a strap or helmet shell that follows the back of the head")
+    min_head_clearance_m: float = Field(
+        0.01, ge=0.0, le=0.2, description="the least distance, m, from every camera centre to the head surface on "
+        "every clip's head (a camera housing needs room); see head_clearance")
+    head_clearance: Literal["refit", "reject"] = Field(
+        "refit", description="a head that a camera would come closer to than min_head_clearance_m: 'refit' moves "
+        "the device along the head's front-back axis until every camera clears it (one log line per clip, the shift "
+        "in clip.json), 'reject' stops with an error naming the clip and camera")
     lenses: dict[str, LensConfig] | None = Field(None, description="per view; default: the Ego4View calibrations")
     cameras: tuple[CameraConfig, ...] | None = None
 
@@ -273,6 +283,8 @@ class RigConfig(FrozenModel):
                 raise ValueError(f"camera names must be unique, got {names}")
             if self.lenses is not None:
                 raise ValueError("preset 'custom' takes each camera's lens in 'cameras', not 'lenses'")
+            if self.rear_drop_m != 0.0:
+                raise ValueError("rear_drop_m is for preset 'ego4view'; a custom camera's height is its position_m z")
         return self
 
     def lens_for(self, view: str) -> LensConfig:

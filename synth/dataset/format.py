@@ -81,6 +81,7 @@ CLIP_KEYS: tuple[str, ...] = (
     "d_rh_m",
     "front_clearance_m",
     "mount_height_m",
+    "mount",
 )
 
 _CLIP_ID_RE = re.compile(r"^clip_(\d{6,})$")

@@ -44,6 +44,18 @@ def dataset_meta(cfg: RenderConfig, rig: Rig, image_format: str | None, blender_
     }
 
 
+def mount_meta(spec: "ClipSpec") -> dict:
+    """How the device sat on this clip's head: D-FH (m), the refit shift along the head's y axis (m, back positive;
+    0 = as configured) and every camera's signed distance from the head surface (m)."""
+    m = spec.mount
+    clearance = m.camera_clearance_m
+    return {
+        "d_fh_m": m.d_fh_m,
+        "refit_m": m.refit_m,
+        "camera_clearance_m": None if clearance is None else dict(zip(spec.rig.views, map(float, clearance))),
+    }
+
+
 def render_settings_hash(cfg: RenderConfig, blender_version: str | None) -> str:
     """16 hex digits of what decides a rendered image besides the scene: the render config section with the values
     its preset resolves to, the output section and the Blender version (two rendered datasets with equal hashes
@@ -72,5 +84,6 @@ def clip_meta(spec: ClipSpec, seed: int, asset_records: list[dict[str, Any]]) ->
         "d_rh_m": spec.mount.d_rh_m if math.isfinite(spec.mount.d_rh_m) else None,  # None: no rear cameras
         "front_clearance_m": rig.front_clearance_m,
         "mount_height_m": rig.mount_height_m,
+        "mount": mount_meta(spec),
         "assets": asset_records,
     }

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 R_BACK_FROM_FRONT_CAMERA = np.diag([-1.0, -1.0, 1.0])
 #: Half-height of the horizontal slab of head vertices used to find the face and the back of the head, m.
 HEAD_SLAB_HALF_HEIGHT_M = 0.015
+#: Half-width, m, of the x-z window around a camera in which head vertices decide whether it is inside the head.
+HEAD_CLEARANCE_WINDOW_M = 0.015
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,24 @@ class Rig:
     mount_height_m: float
     mount_anchor: str = "face"
     mount_point_device_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    min_head_clearance_m: float = 0.0
+    head_clearance: str = "refit"
+    #: Pairs of cameras joined by a straight rigid bar (the ego4view preset's front and rear pairs): the bar's
+    #: midpoint must clear the head like a camera.
+    bars: tuple[tuple[str, str], ...] = ()
+
+    def clearance_points(self) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+        """What must keep rig.min_head_clearance_m from the head: (names, (P, 3) device-frame points in metres,
+        (P,) bool "is behind the head"): every camera centre, then every bar's midpoint."""
+        rear_names = {c.name for c in self.rear_cameras()}
+        names = list(self.views)
+        points = [c.T_device_from_camera[:3, 3] for c in self.cameras]
+        rear = [n in rear_names for n in names]
+        for a, b in self.bars:
+            names.append(f"the bar {a}-{b}")
+            points.append((self.camera(a).T_device_from_camera[:3, 3] + self.camera(b).T_device_from_camera[:3, 3]) / 2)
+            rear.append(a in rear_names and b in rear_names)
+        return tuple(names), np.array(points, dtype=np.float64).reshape(-1, 3), np.array(rear, dtype=bool)
 
     @property
     def views(self) -> tuple[str, ...]:
@@ -127,6 +147,9 @@ class Rig:
             "mount_height_m": self.mount_height_m,
             "mount_anchor": self.mount_anchor,
             "mount_point_device_m": list(self.mount_point_device_m),
+            "min_head_clearance_m": self.min_head_clearance_m,
+            "head_clearance": self.head_clearance,
+            "bars": [list(b) for b in self.bars],
             "cameras": cams,
         }
 
@@ -241,10 +264,10 @@ def build_rig(cfg: "RigConfig", base_dir: Any = None, render: str = "native") ->
             # view: (position in the device frame, neutral rotation, side sign, pitch)
             "front_left": ((-cfg.front_baseline_m / 2, 0.0, 0.0), np.eye(3), -1.0, cfg.front_pitch_deg),
             "front_right": ((cfg.front_baseline_m / 2, 0.0, 0.0), np.eye(3), 1.0, cfg.front_pitch_deg),
-            "back_left": ((-rear_baseline / 2, cfg.front_to_rear_m, 0.0), R_BACK_FROM_FRONT_CAMERA, -1.0,
-                          cfg.rear_pitch_deg),
-            "back_right": ((rear_baseline / 2, cfg.front_to_rear_m, 0.0), R_BACK_FROM_FRONT_CAMERA, 1.0,
-                           cfg.rear_pitch_deg),
+            "back_left": ((-rear_baseline / 2, cfg.front_to_rear_m, cfg.rear_drop_m), R_BACK_FROM_FRONT_CAMERA,
+                          -1.0, cfg.rear_pitch_deg),
+            "back_right": ((rear_baseline / 2, cfg.front_to_rear_m, cfg.rear_drop_m), R_BACK_FROM_FRONT_CAMERA,
+                           1.0, cfg.rear_pitch_deg),
         }
         for view in VIEWS:
             position, base, side, pitch = layout[view]
@@ -277,6 +300,9 @@ def build_rig(cfg: "RigConfig", base_dir: Any = None, render: str = "native") ->
         mount_height_m=cfg.mount_height_m,
         mount_anchor=cfg.mount_anchor,
         mount_point_device_m=tuple(float(v) for v in cfg.mount_point_m),
+        min_head_clearance_m=cfg.min_head_clearance_m,
+        head_clearance=cfg.head_clearance,
+        bars=(("front_left", "front_right"), ("back_left", "back_right")) if cfg.preset == "ego4view" else (),
     )
 
 
@@ -330,9 +356,14 @@ class HeadMount:
     head_top_head_m: (3,) float64, head frame: the top of the head (its highest vertex).
     d_fh_m: the front-most camera to the face along the device y axis, metres (with the face anchor and the
         ego4view preset: the configured front clearance).
-    d_rh_m: rear cameras to the back of the head along the device y axis, metres (negative: inside the head; NaN
-        for a rig without rear cameras).
+    d_rh_m: rear cameras to the back of the head along the device y axis, metres, measured in the head's
+        mid-sagittal plane at the rear cameras' height (negative: that point of the head lies behind them; NaN for a
+        rig without rear cameras).
     anchor: the rig's mount anchor ("face", "back_of_head", "top_of_head").
+    camera_clearance_m: (C,) float64 or None, per rig camera: its signed distance from the head surface, metres
+        (camera_head_clearance_m), after any refit.
+    refit_m: how far the device was moved along the head's y axis (back positive), metres, to give every camera
+        the rig's minimum head clearance; 0 when it fitted as configured.
     """
 
     T_head_from_device: np.ndarray
@@ -342,6 +373,8 @@ class HeadMount:
     d_rh_m: float
     head_top_head_m: np.ndarray | None = None
     anchor: str = "face"
+    camera_clearance_m: np.ndarray | None = None
+    refit_m: float = 0.0
 
 
 def head_extent_points(
@@ -425,12 +458,111 @@ def mount_from_points(
     )
 
 
+def camera_head_clearance_m(head_vertices_head_m: np.ndarray, points_head_m: np.ndarray) -> np.ndarray:
+    """Signed distance of points from the head surface, metres: positive outside, negative inside.
+
+    head_vertices_head_m: (K, 3) float64, head frame (x right, y back, z down), metres.
+    points_head_m: (N, 3) float64, head frame, metres (camera centres).
+    Returns (N,) float64. A point is inside when the head vertices within HEAD_CLEARANCE_WINDOW_M of it in x and z
+    lie both ahead of it and behind it (a head's cross-section is convex along its front-back axis); its value is
+    then minus its depth along y to the nearer of those surfaces. Outside, it is the distance to the nearest head
+    vertex (an upper bound on the distance to the surface by at most the mesh's vertex spacing, ~1 cm or less).
+    """
+    verts = _head_vertices(head_vertices_head_m)
+    points = np.asarray(points_head_m, dtype=np.float64).reshape(-1, 3)
+    out = np.empty(len(points))
+    for i, p in enumerate(points):
+        near = (np.abs(verts[:, 0] - p[0]) <= HEAD_CLEARANCE_WINDOW_M) & \
+               (np.abs(verts[:, 2] - p[2]) <= HEAD_CLEARANCE_WINDOW_M)
+        ys = verts[near, 1]
+        if ys.size and ys.min() < p[1] < ys.max():
+            out[i] = -min(p[1] - ys.min(), ys.max() - p[1])
+        else:
+            out[i] = float(np.sqrt(((verts - p) ** 2).sum(axis=1).min()))
+    return out
+
+
+class HeadClearanceError(ConfigError):
+    """A rig camera would sit closer to a clip's head than rig.min_head_clearance_m (one line, with the fix)."""
+
+    def __init__(self, problem: str):
+        super().__init__(CONFIG_PLACEHOLDER, "rig.min_head_clearance_m", problem)
+
+
+#: Most refit steps before a placement is declared unfittable (each step closes the worst camera's deficit).
+MAX_REFIT_STEPS = 20
+#: Margin added to each refit step, metres, so the clearance test's rounding cannot stall the search.
+REFIT_STEP_MARGIN_M = 0.001
+
+
+def _points_head(points_device_m: np.ndarray, T_head_from_device: np.ndarray, shift_y_m: float = 0.0) -> np.ndarray:
+    """(P, 3) device-frame points in the head frame, metres, with the device moved `shift_y_m` along head +y."""
+    pos = points_device_m @ T_head_from_device[:3, :3].T + T_head_from_device[:3, 3]
+    return pos + np.array([0.0, shift_y_m, 0.0])
+
+
+def _refit_shift_m(head_vertices_head_m: np.ndarray, points_device_m: np.ndarray, rear: np.ndarray,
+                   T_head_from_device: np.ndarray, need_m: float) -> tuple[float | None, np.ndarray]:
+    """Smallest device shift along head y (m) giving every point `need_m` of clearance: rear points that are too
+    close push the device back, front ones forward; None when both would be needed (or no shift converges).
+    points_device_m: (P, 3); rear: (P,) bool. Returns (shift or None, (P,) clearances at the last shift tried)."""
+    shift, direction = 0.0, 0.0
+    for _ in range(MAX_REFIT_STEPS + 1):
+        clear = camera_head_clearance_m(head_vertices_head_m, _points_head(points_device_m, T_head_from_device, shift))
+        bad = clear < need_m
+        if not bad.any():
+            return shift, clear
+        if (bad & rear).any() and (bad & ~rear).any():
+            return None, clear
+        step_dir = 1.0 if (bad & rear).any() else -1.0
+        if direction and step_dir != direction:
+            return None, clear
+        direction = step_dir
+        shift += direction * (need_m - clear[bad].min() + REFIT_STEP_MARGIN_M)
+    return None, clear
+
+
 def fit_head_mount(
     head_vertices_head_m: np.ndarray, rig: Rig, front_clearance_m: float | None = None,
-    mount_height_m: float | None = None,
+    mount_height_m: float | None = None, clip: str = "clip",
 ) -> HeadMount:
-    """Fit the device onto a head given its vertices in the head frame (defaults: the rig's configured values)."""
+    """Fit the device onto a head given its vertices in the head frame (defaults: the rig's configured values),
+    then enforce the rig's minimum head clearance for every camera (rig.head_clearance: "refit" moves the device
+    along the head's y axis, "reject" raises).
+
+    clip: names the clip in a HeadClearanceError.
+    Raises HeadClearanceError when a camera is too close to the head and the rig rejects, or no shift along y
+    clears every camera.
+    """
     clearance = rig.front_clearance_m if front_clearance_m is None else front_clearance_m
     height = rig.mount_height_m if mount_height_m is None else mount_height_m
     front, back = head_extent_points(head_vertices_head_m, height)
-    return mount_from_points(front, back, rig, clearance, height, head_top_point(head_vertices_head_m))
+    mount = mount_from_points(front, back, rig, clearance, height, head_top_point(head_vertices_head_m))
+    names, points, rear = rig.clearance_points()
+    need = rig.min_head_clearance_m
+    clear = camera_head_clearance_m(head_vertices_head_m, _points_head(points, mount.T_head_from_device))
+    shift = 0.0
+    if (clear < need).any():
+        worst = int(np.argmin(clear))
+        where = (f"{clip}: {names[worst]} would sit {abs(clear[worst]) * 100:.1f} cm "
+                 f"{'inside' if clear[worst] < 0 else 'from'} the head surface (minimum {need * 100:.1f} cm)")
+        fix = ("give the rig more room (rig.front_to_rear_m, rig.rear_drop_m, rig.front_clearance_m or the camera "
+               "positions) or lower rig.min_head_clearance_m")
+        if rig.head_clearance == "reject":
+            raise HeadClearanceError(f"{where}; {fix}, or set rig.head_clearance: refit")
+        found, clear = _refit_shift_m(head_vertices_head_m, points, rear, mount.T_head_from_device, need)
+        if found is None:
+            raise HeadClearanceError(f"{where}, and moving the device front or back cannot clear it all; {fix}")
+        shift = found
+    T = mount.T_head_from_device.copy()
+    T[1, 3] += shift
+    cams = _points_head(points[:len(rig.cameras)], T)
+    cam_rear = rear[:len(rig.cameras)]
+    if cam_rear.any():  # D-RH at the rear cameras' own height (with rig.rear_drop_m below the mount height)
+        _, back_at_rear = head_extent_points(head_vertices_head_m, -float(cams[cam_rear, 2].mean()))
+        d_rh = float(cams[cam_rear, 1].mean() - back_at_rear[1])
+    else:
+        d_rh = float("nan")
+    cam_y = cams[:, 1]
+    return dataclasses.replace(mount, T_head_from_device=T, d_fh_m=float(front[1] - cam_y.min()), d_rh_m=d_rh,
+                               camera_clearance_m=clear[:len(rig.cameras)], refit_m=float(shift))

@@ -61,20 +61,20 @@ def make_backend(cfg: RenderConfig, assets: Any = None, config_dir: Path | None 
     return get_backend(cfg.body.backend, **options)
 
 
-def warn_if_rear_cameras_inside_head(spec: ClipSpec) -> None:
-    """Log when the rear cameras end up inside the back of the head (D-FR too short for this head)."""
-    if spec.mount.d_rh_m < 0:
-        log.warning(
-            "clip %d: the rear cameras sit %.1f cm inside the back of the head (D-RH < 0); their labels see the head "
-            "from inside. Increase rig.front_to_rear_m or reduce rig.front_clearance_m.", spec.index,
-            -100 * spec.mount.d_rh_m
-        )
+def log_refit(spec: ClipSpec) -> None:
+    """One line when the device had to move on this clip's head to keep every camera clear of it."""
+    if spec.mount.refit_m:
+        direction = "back" if spec.mount.refit_m > 0 else "forward"
+        m = spec.mount
+        log.warning("%s: device moved %.1f cm %s on this head so every camera keeps %.1f cm from it (D-FH %.1f cm, "
+                    "D-RH %.1f cm); give the rig more room to avoid refits", spec.clip_id, 100 * abs(m.refit_m),
+                    direction, 100 * spec.rig.min_head_clearance_m, 100 * m.d_fh_m, 100 * m.d_rh_m)
 
 
 def remount(spec: ClipSpec, rig: Rig) -> ClipSpec:
-    """The same clip worn with another rig (ClipSpec.worn_with), with the D-RH warning."""
+    """The same clip worn with another rig (ClipSpec.worn_with), logging a refit."""
     worn = spec.worn_with(rig)
-    warn_if_rear_cameras_inside_head(worn)
+    log_refit(worn)
     return worn
 
 
@@ -165,7 +165,7 @@ class ClipSampler:
         used = [motion_path, cache, appearance.body_texture, look.hdri_path]
         if hasattr(self.backend, "model_file"):
             used.insert(0, self.backend.model_file(identity))
-        mount = fit_head_mount(posed.head_vertices_head_m, self.rig)
+        mount = fit_head_mount(posed.head_vertices_head_m, self.rig, clip=clip_id(index))
         spec = ClipSpec(
             index=index,
             clip_id=clip_id(index),
@@ -180,5 +180,5 @@ class ClipSampler:
             garments=tuple(garments),
             asset_files=tuple(str(p) for p in used if p is not None),
         )
-        warn_if_rear_cameras_inside_head(spec)
+        log_refit(spec)
         return spec, seconds

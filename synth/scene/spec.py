@@ -114,6 +114,6 @@ class ClipSpec:
         """The same clip worn with another rig: only the rig, its head mount and the device trajectory change."""
         from synth.geometry.rig import fit_head_mount
 
-        mount = fit_head_mount(self.posed.head_vertices_head_m, rig)
+        mount = fit_head_mount(self.posed.head_vertices_head_m, rig, clip=self.clip_id)
         return replace(self, rig=rig, mount=mount,
                        T_world_from_device=self.posed.T_world_from_head @ mount.T_head_from_device)
