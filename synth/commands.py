@@ -35,7 +35,8 @@ def cmd_labels(args: argparse.Namespace) -> int:
 def cmd_visibility(args: argparse.Namespace) -> int:
     from synth.studies.visibility import visibility_study
 
-    for path in visibility_study(Path(args.out), sweep=args.sweep, config=args.config, clips=args.clips):
+    for path in visibility_study(Path(args.out), sweep=args.sweep, config=args.config, clips=args.clips,
+                                 grid=args.grid, metric=args.metric):
         print(f"wrote {path}")
     return 0
 
@@ -168,6 +169,11 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
     p.add_argument("--sweep", default=None, help="sweep YAML (base config + rig overrides)")
     p.add_argument("--config", default=None, help="a single config instead of a sweep")
     p.add_argument("--clips", type=positive_int, default=None)
+    p.add_argument("--grid", action="append", default=None, metavar="FIELD=START:STOP:STEP|FIELD=A,B,...",
+                   help="sweep a config field over a range or list (repeat for more axes: every combination), on "
+                   "top of --config; writes the study table study.csv/.parquet and study.png")
+    p.add_argument("--metric", default="pct_visible_two_views",
+                   help="metric drawn in study.png (a column of study.csv; see docs/placement.md)")
     p.add_argument("--out", required=True)
     commands["visibility"] = cmd_visibility
 

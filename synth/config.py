@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_va
 
 from synth.constants import DEFAULT_HEATMAP_SIGMA_PX, DEFAULT_HEATMAP_SIZE, VIEWS
 from synth.errors import ConfigError
+from synth.grid import GridAxis, axis_from_value, grid_points, point_name, point_overrides
 from synth.render_settings import RenderSettings
 from synth.schema import FrozenModel, load_yaml, validation_error_line, yaml_error_where
 
@@ -483,11 +484,24 @@ class SweepVariant(FrozenModel):
 
 
 class SweepConfig(FrozenModel):
-    """A base config plus named override sets (e.g. rig placements)."""
+    """A base config plus named override sets (e.g. rig placements), or a grid over config fields
+    (`grid: {rig.front_to_rear_m: "0.24:0.50:0.02", rig.rear_pitch_deg: [0, 10, 20]}`: every combination)."""
 
     name: str = "sweep"
     base: str
-    variants: tuple[SweepVariant, ...] = Field(min_length=1)
+    variants: tuple[SweepVariant, ...] = ()
+    grid: dict[str, Any] | None = Field(None, description="dotted config field -> list of values or START:STOP:STEP")
+
+    @model_validator(mode="after")
+    def _variants_or_grid(self) -> "SweepConfig":
+        if bool(self.variants) == bool(self.grid):
+            raise ValueError("give either 'variants' (a list of named overrides) or 'grid' (fields to sweep), "
+                             "one of them")
+        return self
+
+    def grid_axes(self, source: str) -> list[GridAxis]:
+        """The grid's axes in file order (empty for a list of variants)."""
+        return [axis_from_value(field, value, source) for field, value in (self.grid or {}).items()]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -591,20 +605,40 @@ def load_sweep(path: str | Path) -> tuple[SweepConfig, list[tuple[str, RenderCon
     if not base_path.is_file():
         raise ConfigError(str(path), "base", f"base config not found: {base_path}")
     base_data = _load_with_bases(base_path)
-    names = [v.name for v in sweep.variants]
+    if sweep.grid:
+        points = grid_points(sweep.grid_axes(str(path)))
+        listed = [(point_name(p), point_overrides(p), "grid point") for p in points]
+    else:
+        listed = [(v.name, v.overrides, f"variants[{i}].overrides") for i, v in enumerate(sweep.variants)]
+    names = [name for name, _, _ in listed]
     if len(set(names)) != len(names):
         raise ConfigError(str(path), "variants", f"variant names must be unique, got {names}")
     resolved = []
-    for i, variant in enumerate(sweep.variants):
-        merged = deep_merge(base_data, variant.overrides)
-        label = f"{path} (variant '{variant.name}', overrides on {base_path.name})"
+    for name, overrides, where in listed:
+        merged = deep_merge(base_data, overrides)
+        label = f"{path} (variant '{name}', overrides on {base_path.name})"
         try:
             cfg = RenderConfig.model_validate(merged, context={"base_dir": base_path.parent})
         except ValidationError as exc:
             field, problem = config_error_line(exc, RenderConfig)
-            raise ConfigError(label, f"variants[{i}].overrides.{field}", problem) from None
-        resolved.append((variant.name, cfg))
+            raise ConfigError(label, f"{where}: {field}" if where == "grid point" else f"{where}.{field}",
+                              problem) from None
+        resolved.append((name, cfg))
     return sweep, resolved
+
+
+def load_grid(path: str | Path, axes: list[GridAxis]) -> list[tuple[str, RenderConfig]]:
+    """(variant name, validated config) per grid point of `axes` applied to the config file `path`; an invalid
+    point raises ConfigError naming the point and the field."""
+    out = []
+    for point in grid_points(axes):
+        name = point_name(point)
+        try:
+            cfg = load_config(Path(path), overrides=point_overrides(point))
+        except ConfigError as exc:
+            raise ConfigError(f"{exc.file} (grid point {name})", exc.field, exc.problem) from None
+        out.append((name, cfg))
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("synth", "synth.constants", "synth.errors", "synth.io", "synth.schema", "synth.dataset.format"),
     ("synth.assets",),
-    ("synth.config", "synth.render_settings"),
+    ("synth.config", "synth.render_settings", "synth.grid"),
     ("synth.geometry",),
     ("synth.motions",),
     ("synth.bodies",),

@@ -337,6 +337,18 @@ def plot_visibility(entries: Sequence[RigVisibility], path: Path, rows: Sequence
     write_bytes_atomic(Path(path), buffer.getvalue())
 
 
+def write_visibility_csv(rigs: Sequence[RigVisibility], path, rows: list[dict] | None = None) -> Path:
+    """visibility.csv (CSV_COLUMNS, one row per rig, view and joint), written atomically; returns its path."""
+    rows = visibility_rows(rigs) if rows is None else rows
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{row[k]:.3f}" if k.startswith("pct_") else row[k]) for k in CSV_COLUMNS})
+    write_bytes_atomic(Path(path), text.getvalue().encode("utf-8"))
+    return Path(path)
+
+
 def write_visibility_tables(rigs: Sequence[RigVisibility], out_dir) -> list[Path]:
     """Write visibility.csv, visibility.md and visibility.png into out_dir (atomically); returns their paths."""
     if not rigs:
@@ -344,13 +356,7 @@ def write_visibility_tables(rigs: Sequence[RigVisibility], out_dir) -> list[Path
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = visibility_rows(rigs)
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (f"{row[k]:.3f}" if k.startswith("pct_") else row[k]) for k in CSV_COLUMNS})
-    paths = [out / "visibility.csv", out / "visibility.md", out / "visibility.png"]
-    write_bytes_atomic(paths[0], text.getvalue().encode("utf-8"))
+    paths = [write_visibility_csv(rigs, out / "visibility.csv", rows), out / "visibility.md", out / "visibility.png"]
     write_bytes_atomic(paths[1], visibility_markdown(rigs, rows).encode("utf-8"))
     plot_visibility(rigs, paths[2], rows)
     return paths

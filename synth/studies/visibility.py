@@ -7,12 +7,17 @@ from pathlib import Path
 
 import numpy as np
 
-from synth.config import RenderConfig, load_config, load_sweep
+from synth.config import RenderConfig, load_config, load_grid, load_sweep
+from synth.constants import EGO16_JOINTS
 from synth.errors import ConfigError
+from synth.geometry.rig import HeadClearanceError
 from synth.labels.tables import RigVisibility, write_visibility_tables
 from synth.run.clip import clip_labels
 from synth.scene.sampler import ClipSampler, remount
 from synth.scene.spec import ClipSpec
+from synth.grid import GridAxis, parse_axis
+from synth.studies.metrics import METRICS
+from synth.studies.study import DEFAULT_PLOT_METRIC, VariantResult, run_study
 
 log = logging.getLogger(__name__)
 
@@ -40,38 +45,106 @@ def visibility_variants(sweep: str | Path | None = None, config: str | Path | No
     raise ConfigError("synth visibility", "--sweep/--config", "give --sweep SWEEP.yaml or --config CONFIG.yaml")
 
 
-def rig_visibility(variants: list[tuple[str, RenderConfig]], config_dir: Path,
-                   clips: int | None = None) -> list[RigVisibility]:
-    """Visibility of every variant's rig over its clips (clips: per variant, default its clips.count)."""
-    results = []
-    first: ClipSampler | None = None
-    specs: dict[int, ClipSpec] = {}
-    for _, cfg in variants:
+class VariantLabeler:
+    """Labels the clips of rig variants; variants that differ only in the rig share their sampled, posed clips
+    (re-mounted per rig), and the body model loads once."""
+
+    def __init__(self, config_dir: Path):
+        self.config_dir = config_dir
+        self.first: ClipSampler | None = None
+        self.specs: dict[int, ClipSpec] = {}
+
+    def label(self, name: str, cfg: RenderConfig, clips: int | None = None) -> VariantResult:
+        """Visibility of one variant over its first `clips` clips (default its clips.count). A rig that cannot
+        keep its head clearance on some head comes back infeasible (VariantResult.note), not as an error."""
         count = clips if clips is not None else cfg.clips.count
-        sampler = ClipSampler(cfg, config_dir, backend=first.backend if first else None)
-        shared = first is not None and same_content(first.cfg, cfg)
-        first = first or sampler
-        vis, d_rh, frames = [], [], 0
+        sampler = ClipSampler(cfg, self.config_dir, backend=self.first.backend if self.first else None)
+        shared = self.first is not None and same_content(self.first.cfg, cfg)
+        self.first = self.first or sampler
+        rig = sampler.rig
+        rear_names = {c.name for c in rig.rear_cameras()}
+        rear = np.array([v in rear_names for v in rig.views], dtype=bool)
+        vis, d_rh, refits = [], [], 0
         for index in range(count):
-            if shared and index in specs:
-                spec = remount(specs[index], sampler.rig)
-            else:
-                spec, _ = sampler.sample(index)
-                specs[index] = spec
+            try:
+                if shared and index in self.specs:
+                    spec = remount(self.specs[index], rig)
+                else:
+                    spec, _ = sampler.sample(index)
+                    if self.first is sampler or same_content(self.first.cfg, cfg):
+                        self.specs[index] = spec
+            except HeadClearanceError as exc:
+                log.warning("%s: infeasible: %s", name, exc.problem)
+                return VariantResult(name=name, rig=rig.label, views=rig.views, rear=rear,
+                                     visibility=np.zeros((0, len(rig.views), len(EGO16_JOINTS)), np.uint8),
+                                     d_rh_m=np.zeros(0), refits=refits, d_fr_m=rig.front_to_rear_m,
+                                     note=exc.problem)
             labels, _ = clip_labels(sampler, spec)
             vis.append(labels.visibility)
             d_rh.append(spec.mount.d_rh_m)
-            frames += labels.visibility.shape[0]
-        rig = sampler.rig
-        results.append(RigVisibility(rig=rig.label, views=rig.views, visibility=np.concatenate(vis),
-                                     d_rh_m=np.array(d_rh), d_fr_m=rig.front_to_rear_m))
-        log.info("%s: %d clips, %d frames, D-RH %.1f-%.1f cm", rig.label, count, frames, 100 * min(d_rh),
-                 100 * max(d_rh))
+            refits += bool(spec.mount.refit_m)
+        frames = sum(v.shape[0] for v in vis)
+        log.info("%s: %d clips, %d frames, D-RH %.1f-%.1f cm, %d refits", rig.label, count, frames,
+                 100 * np.nanmin(d_rh), 100 * np.nanmax(d_rh), refits)
+        return VariantResult(name=name, rig=rig.label, views=rig.views, rear=rear, visibility=np.concatenate(vis),
+                             d_rh_m=np.array(d_rh, dtype=np.float64), refits=refits, d_fr_m=rig.front_to_rear_m)
+
+
+def rig_visibility(variants: list[tuple[str, RenderConfig]], config_dir: Path,
+                   clips: int | None = None) -> list[RigVisibility]:
+    """Visibility of every variant's rig over its clips (clips: per variant, default its clips.count)."""
+    labeler = VariantLabeler(config_dir)
+    results = []
+    for name, cfg in variants:
+        r = labeler.label(name, cfg, clips)
+        if r.note:
+            raise HeadClearanceError(r.note)
+        results.append(RigVisibility(rig=r.rig, views=r.views, visibility=r.visibility, d_rh_m=r.d_rh_m,
+                                     d_fr_m=r.d_fr_m))
     return results
 
 
 def visibility_study(out: Path, sweep: str | Path | None = None, config: str | Path | None = None,
-                     clips: int | None = None) -> list[Path]:
-    """Visibility tables (CSV and Markdown) of a sweep's rig variants, or of one config's rig, written to `out`."""
-    variants, config_dir = visibility_variants(sweep, config)
-    return write_visibility_tables(rig_visibility(variants, config_dir, clips), Path(out))
+                     clips: int | None = None, grid: list[str] | None = None,
+                     metric: str = DEFAULT_PLOT_METRIC) -> list[Path]:
+    """Visibility tables (CSV and Markdown) of a sweep's rig variants, or of one config's rig, written to `out`;
+    with grid axes (`grid`: FIELD=... strings on top of `config`, or a sweep file's `grid:`), a placement study:
+    study.csv / study.parquet / study.png / study.json plus the per-view visibility.csv."""
+    if metric not in METRICS:
+        raise ConfigError("synth visibility", "--metric", f"unknown metric {metric!r}; choose one of {list(METRICS)}")
+    axes = [parse_axis(text) for text in grid or ()]
+    if axes and sweep is not None:
+        raise ConfigError("synth visibility", "--grid", "give the grid axes with --config, or put them in the "
+                          "sweep file's `grid:`")
+    if axes:
+        if config is None:
+            raise ConfigError("synth visibility", "--grid", "needs --config CONFIG.yaml (the base of the grid)")
+        variants, config_dir = load_grid(config, axes), Path(config).resolve().parent
+    else:
+        variants, config_dir = visibility_variants(sweep, config)
+        axes = sweep_grid_axes(sweep) if sweep is not None else []
+    if not axes:
+        return write_visibility_tables(rig_visibility(variants, config_dir, clips), Path(out))
+    labeler = VariantLabeler(config_dir)
+    count = clips if clips is not None else variants[0][1].clips.count
+    points = [(name, cfg, _point_values(cfg, axes)) for name, cfg in variants]
+    paths = run_study(Path(out), points, axes, count, lambda name, cfg: labeler.label(name, cfg, count), metric)
+    return paths
+
+
+def _point_values(cfg: RenderConfig, axes: list[GridAxis]) -> dict:
+    """{axis field: the value this variant's config holds} (read back from the validated config)."""
+    data = cfg.model_dump(mode="json")
+    out = {}
+    for axis in axes:
+        value = data
+        for part in axis.field.split("."):
+            value = value[part]
+        out[axis.field] = value
+    return out
+
+
+def sweep_grid_axes(sweep: str | Path) -> list[GridAxis]:
+    """The grid axes of a sweep file (empty for a list of variants)."""
+    spec, _ = load_sweep(Path(sweep))
+    return spec.grid_axes(str(sweep))

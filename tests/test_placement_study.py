@@ -1,0 +1,161 @@
+"""Placement studies: grid axes over any config field, the placement metrics, and `synth visibility --grid` end to
+end (study.csv / study.parquet / study.png, resume after an interruption, infeasible placements as rows)."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synth.config import load_grid, load_sweep
+from synth.constants import EGO16_JOINTS, JOINT_GROUPS, JOINT_INDEX, VIS_OCCLUDED, VIS_OUTSIDE, VIS_VISIBLE
+from synth.errors import ConfigError
+from synth.grid import grid_points, parse_axis, point_name
+from synth.studies.metrics import METRICS, joint_metrics
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT = REPO / "render_configs" / "default.yaml"
+
+
+def test_axes_parse_ranges_and_lists():
+    axis = parse_axis("rig.front_to_rear_m=0.24:0.50:0.02")
+    assert axis.field == "rig.front_to_rear_m" and axis.short == "front_to_rear_m"
+    assert len(axis.values) == 14 and axis.values[0] == 0.24 and axis.values[-1] == 0.5
+    assert axis.values[3] == 0.3  # rounded, not 0.30000000000000004
+    assert parse_axis("rig.rear_pitch_deg=0,10,20,30").values == (0, 10, 20, 30)
+    assert parse_axis("rig.mount_anchor=face,back_of_head").values == ("face", "back_of_head")
+    points = grid_points([parse_axis("a.x=1,2"), parse_axis("b.y=3,4,5")])
+    assert points[:2] == [{"a.x": 1, "b.y": 3}, {"a.x": 1, "b.y": 4}] and len(points) == 6
+    assert point_name({"rig.front_to_rear_m": 0.26, "rig.rear_pitch_deg": 10}) == \
+        "front_to_rear_m=0.26,rear_pitch_deg=10"
+    assert point_name({"rig.x": 1, "body.x": 2}) == "rig.x=1,body.x=2"
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("rig.front_to_rear_m", "expected FIELD=START:STOP:STEP or FIELD=A,B,C"),
+    ("rig.front_to_rear_m=0.5:0.2:0.1", "needs STEP > 0 and STOP >= START"),
+    ("rig.front_to_rear_m=a:b:c", "must be START:STOP:STEP numbers"),
+    ("rig.front_to_rear_m=0:1:0.00001", "widen STEP"),
+    ("rig.rear_pitch_deg=10,10", "repeated values"),
+])
+def test_bad_axes_fail_in_one_line(text, needle):
+    with pytest.raises(ConfigError) as err:
+        parse_axis(text)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_grid_points_become_validated_configs_with_their_own_rig_names():
+    variants = load_grid(DEFAULT, [parse_axis("rig.front_to_rear_m=0.30,0.42"), parse_axis("rig.rear_drop_m=0,0.05")])
+    assert [n for n, _ in variants] == ["front_to_rear_m=0.3,rear_drop_m=0", "front_to_rear_m=0.3,rear_drop_m=0.05",
+                                        "front_to_rear_m=0.42,rear_drop_m=0", "front_to_rear_m=0.42,rear_drop_m=0.05"]
+    cfg = variants[3][1]
+    assert cfg.rig.front_to_rear_m == 0.42 and cfg.rig.rear_drop_m == 0.05 and cfg.rig.name == variants[3][0]
+    with pytest.raises(ConfigError, match=r"grid point front_to_rea=0.3\).*rig.*front_to_rea"):
+        load_grid(DEFAULT, [parse_axis("rig.front_to_rea=0.3")])
+    with pytest.raises(ConfigError, match=r"grid point front_to_rear_m=5\).*rig.front_to_rear_m"):
+        load_grid(DEFAULT, [parse_axis("rig.front_to_rear_m=5")])
+    with pytest.raises(ConfigError, match="given twice"):
+        load_grid(DEFAULT, [parse_axis("rig.yaw_deg=0"), parse_axis("rig.yaw_deg=5")])
+
+
+def test_sweep_files_take_a_grid(tmp_path):
+    sweep = tmp_path / "grid.yaml"
+    sweep.write_text(f"name: g\nbase: {DEFAULT}\ngrid:\n  rig.front_to_rear_m: '0.30:0.34:0.02'\n"
+                     "  rig.rear_pitch_deg: [0, 20]\n")
+    spec, variants = load_sweep(sweep)
+    assert len(variants) == 6 and [a.field for a in spec.grid_axes(str(sweep))] == ["rig.front_to_rear_m",
+                                                                                   "rig.rear_pitch_deg"]
+    assert variants[5][1].rig.front_to_rear_m == 0.34 and variants[5][1].rig.rear_pitch_deg == 20
+    both = tmp_path / "both.yaml"
+    both.write_text(f"base: {DEFAULT}\ngrid: {{rig.yaw_deg: [0]}}\nvariants: [{{name: a}}]\n")
+    with pytest.raises(ConfigError, match="give either 'variants'.*or 'grid'"):
+        load_sweep(both)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"base: {DEFAULT}\ngrid: {{rig.yaw_deg: [0, 200]}}\n")
+    with pytest.raises(ConfigError, match=r"variant 'yaw_deg=200'.*grid point: rig.yaw_deg"):
+        load_sweep(bad)
+
+
+def test_joint_metrics_on_hand_made_frames():
+    # 4 frames, views (front_left, front_right, back_left, back_right); only the left hand is set, other joints out.
+    V, O, X = VIS_VISIBLE, VIS_OCCLUDED, VIS_OUTSIDE
+    vis = np.full((4, 4, 16), X, np.uint8)
+    hand = JOINT_INDEX["left_hand"]
+    vis[:, :, hand] = [[V, V, X, X],   # both front views
+                       [X, O, V, X],   # the rear view only
+                       [O, O, O, X],   # in image, occluded everywhere
+                       [X, X, X, X]]   # outside every image
+    m = joint_metrics(vis, np.array([False, False, True, True]))
+    assert set(m) == set(METRICS)
+    assert m["pct_visible_any_view"][hand] == 50.0
+    assert m["pct_visible_two_views"][hand] == 25.0
+    assert m["pct_visible_any_front"][hand] == 25.0
+    assert m["rear_gain_pts"][hand] == 25.0
+    assert m["pct_in_image_occluded"][hand] == 25.0
+    assert m["pct_outside_all_views"][hand] == 25.0
+    other = JOINT_INDEX["head"]
+    assert m["pct_outside_all_views"][other] == 100.0 and m["pct_visible_any_view"][other] == 0.0
+    with pytest.raises(ValueError, match="visibility must be"):
+        joint_metrics(vis[:, :3], np.array([False, False, True, True]))
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def synth(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "synth.cli", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def test_grid_study_end_to_end_resumes_and_keeps_infeasible_points(tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "study"
+    grid = ["--grid", "rig.front_to_rear_m=0.10,0.37", "--grid", "rig.rear_drop_m=0,0.05"]
+    args = ["visibility", "--config", str(DEFAULT), *grid, "--clips", "2", "--out", str(out)]
+    first = synth(*args)
+    assert first.returncode == 0, first.stderr
+    rows = read_csv(out / "study.csv")
+    per_variant = len(EGO16_JOINTS) + len(JOINT_GROUPS)
+    assert len(rows) == 4 * per_variant
+    assert list(rows[0])[:2] == ["rig.front_to_rear_m", "rig.rear_drop_m"]
+    # 10 cm from front to rear puts the rear pair inside every head: an infeasible row that says why.
+    short = [r for r in rows if r["rig.front_to_rear_m"] == "0.1000"]
+    assert short and all(r["feasible"] == "False" and "cannot clear it all" in r["note"] for r in short)
+    assert all(r["pct_visible_any_view"] == "nan" for r in short)
+    ok = [r for r in rows if r["rig.front_to_rear_m"] == "0.3700" and r["scope"] == "group" and r["name"] == "all"]
+    assert len(ok) == 2 and all(r["feasible"] == "True" and float(r["frames"]) == 32 for r in ok)
+    assert all(0 < float(r["pct_visible_any_view"]) < 100 for r in ok)
+    table = pq.read_table(out / "study.parquet").to_pylist()
+    assert len(table) == len(rows)
+    assert table[0]["variant"] == rows[0]["variant"]
+    assert [round(t["pct_visible_two_views"], 4) for t in table if t["feasible"]] == \
+        [float(r["pct_visible_two_views"]) for r in rows if r["feasible"] == "True"]
+    assert (out / "study.png").stat().st_size > 10_000 and (out / "visibility.csv").is_file()
+    before = (out / "study.csv").read_bytes()
+
+    # Resume: every variant comes from the cache; then one cache lost (as if killed before it was written).
+    again = synth(*args)
+    assert again.returncode == 0 and "4 of 4 variants reused" in again.stderr
+    caches = sorted((out / "variants").glob("*.npz"))
+    assert len(caches) == 4
+    caches[0].unlink()
+    third = synth(*args)
+    assert third.returncode == 0 and "3 of 4 variants reused" in third.stderr
+    assert (out / "study.csv").read_bytes() == before
+    # A changed clip count is a different study: nothing is reused.
+    fourth = synth(*args[:-4], "--clips", "1", "--out", str(out))
+    assert fourth.returncode == 0 and "reused" not in fourth.stderr
+
+
+def test_bad_study_arguments_fail_in_one_line(tmp_path):
+    r = synth("visibility", "--config", str(DEFAULT), "--grid", "rig.front_to_rear_m", "--out", str(tmp_path))
+    assert r.returncode != 0 and "expected FIELD=START:STOP:STEP" in r.stderr and "Traceback" not in r.stderr
+    r = synth("visibility", "--config", str(DEFAULT), "--grid", "rig.yaw_deg=0", "--metric", "nope", "--out",
+              str(tmp_path))
+    assert r.returncode != 0 and "--metric: unknown metric 'nope'" in r.stderr and "Traceback" not in r.stderr
