@@ -122,7 +122,7 @@ def _deg(rad: float) -> float:
 
 
 #: The `synth rig` subcommands; `synth rig CONFIG` alone means `synth rig show CONFIG`.
-RIG_SUBCOMMANDS = ("show", "import", "check")
+RIG_SUBCOMMANDS = ("show", "import", "check", "optimize")
 
 
 def cmd_rig(args: argparse.Namespace) -> int:
@@ -134,6 +134,10 @@ def cmd_rig(args: argparse.Namespace) -> int:
         from synth.run.rig_check import cmd_rig_check
 
         return cmd_rig_check(args)
+    if args.rig_command == "optimize":
+        from synth.studies.optimize import cmd_rig_optimize
+
+        return cmd_rig_optimize(args)
     return cmd_rig_show(args)
 
 
@@ -187,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="write a render config whose rig holds the cameras of a calibration file"))
     add_check_arguments(rig_sub.add_parser(
         "check", help="render a marker field through every camera and compare it with the labels' projection"))
+    from synth.studies.optimize import add_optimize_arguments
+
+    add_optimize_arguments(rig_sub.add_parser(
+        "optimize", help="search placements within bounds for the best visibility metric (labels only)"))
 
     _register_pipeline_commands(sub)
     return parser
