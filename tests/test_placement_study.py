@@ -137,6 +137,7 @@ def test_grid_study_end_to_end_resumes_and_keeps_infeasible_points(tmp_path):
     assert [round(t["pct_visible_two_views"], 4) for t in table if t["feasible"]] == \
         [float(r["pct_visible_two_views"]) for r in rows if r["feasible"] == "True"]
     assert (out / "study.png").stat().st_size > 10_000 and (out / "visibility.csv").is_file()
+    assert (out / "study_pareto.png").stat().st_size > 10_000
     before = (out / "study.csv").read_bytes()
 
     # Resume: every variant comes from the cache; then one cache lost (as if killed before it was written).
@@ -201,3 +202,15 @@ def test_rig_optimize_finds_a_placement_at_least_as_good_reports_it_and_resumes(
     bad = synth("rig", "optimize", str(DEFAULT), "--param", "rig.yaw_deg=0:10", "--group", "elbows", "--out",
                 str(tmp_path / "bad"))
     assert bad.returncode != 0 and "--group: unknown group 'elbows'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_pareto_front_of_depth_cameras_and_metric():
+    from synth.studies.study import pareto_front
+
+    points = [(37.0, 4, 40.0),   # beaten by the next: as deep, as many cameras, lower metric
+              (37.0, 4, 45.0),   # front
+              (26.0, 4, 42.0),   # front: shallower
+              (26.0, 2, 42.0),   # front: fewer cameras, beats the previous one
+              (48.0, 4, 44.0),   # beaten by (37, 4, 45)
+              (20.0, 4, float("nan"))]  # infeasible: never on the front
+    assert pareto_front(points) == [False, True, False, True, False, False]

@@ -180,6 +180,51 @@ def plot_study(rows: list[dict[str, Any]], axes: list[GridAxis], path: Path, met
     return path
 
 
+def pareto_front(points: list[tuple[float, int, float]]) -> list[bool]:
+    """Which (device depth, cameras, metric) points no other point beats: no other is at most as deep, has at most
+    as many cameras and at least the metric, and is strictly better in one of the three. NaN metrics never are."""
+    out = []
+    for i, (d, c, m) in enumerate(points):
+        if not np.isfinite(m):
+            out.append(False)
+            continue
+        beaten = any(j != i and np.isfinite(m2) and d2 <= d and c2 <= c and m2 >= m and (d2 < d or c2 < c or m2 > m)
+                     for j, (d2, c2, m2) in enumerate(points))
+        out.append(not beaten)
+    return out
+
+
+def plot_pareto(rows: list[dict[str, Any]], path: Path, metric: str = DEFAULT_PLOT_METRIC) -> Path:
+    """Visibility against form factor: per PLOT_GROUPS group, `metric` of every feasible variant against its device
+    depth (front-to-rear camera distance, cm), one marker per camera count, the Pareto front joined."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, panels = plt.subplots(1, len(PLOT_GROUPS), figsize=(4.6 * len(PLOT_GROUPS), 4.0), dpi=110, squeeze=False)
+    for ax, group in zip(panels[0], PLOT_GROUPS):
+        mine = [r for r in rows if r["scope"] == "group" and r["name"] == group and r["feasible"]]
+        pts = [(r["d_fr_cm"], r["cameras"], r[metric]) for r in mine]
+        front = pareto_front(pts)
+        for cams, marker in zip(sorted({p[1] for p in pts}), "os^Dv"):
+            sel = [p for p in pts if p[1] == cams]
+            ax.scatter([p[0] for p in sel], [p[2] for p in sel], s=14, marker=marker, c="tab:gray",
+                       label=f"{cams} cameras")
+        on = sorted((p for p, f in zip(pts, front) if f), key=lambda p: p[0])
+        ax.plot([p[0] for p in on], [p[2] for p in on], "o-", c="tab:red", ms=4, label="Pareto front")
+        ax.set_xlabel("device depth: front-to-rear camera distance, cm")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{group}", fontsize=8)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    write_bytes_atomic(path, buf.getvalue())
+    return path
+
+
 def run_study(out: Path, variants: list[tuple[str, RenderConfig, dict[str, Any]]], axes: list[GridAxis],
               clips: int, compute: Callable[[str, RenderConfig], VariantResult], metric: str = DEFAULT_PLOT_METRIC
               ) -> list[Path]:
@@ -207,6 +252,7 @@ def run_study(out: Path, variants: list[tuple[str, RenderConfig, dict[str, Any]]
         log.info("study: %d of %d variants reused from %s", reused, len(variants), out / "variants")
     paths = write_study_tables(rows, axes, out)
     paths.append(plot_study(rows, axes, out / "study.png", metric))
+    paths.append(plot_pareto(rows, out / "study_pareto.png", metric))
     if per_view:
         paths.append(write_visibility_csv(per_view, out / "visibility.csv"))
     meta = {"axes": {a.field: list(a.values) for a in axes}, "clips": clips, "variants": len(variants),
