@@ -24,7 +24,7 @@ from synth.errors import ConfigError
 from synth.grid import point_name, point_overrides
 from synth.io import write_bytes_atomic
 from synth.studies.metrics import METRICS, group_metrics, joint_metrics
-from synth.studies.study import load_cached, save_cached
+from synth.studies.study import load_cached, save_cached, save_figure
 from synth.studies.visibility import VariantLabeler
 
 log = logging.getLogger(__name__)
@@ -194,11 +194,7 @@ def _plot_history(objective: Objective, summary: dict[str, Any], path: Path) -> 
     ax.set_xlabel("evaluation")
     ax.set_ylabel(f"{summary['group']} {summary['metric']}")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_bytes_atomic(path, buf.getvalue())
+    save_figure(fig, path)
 
 
 def add_optimize_arguments(p: argparse.ArgumentParser) -> None:

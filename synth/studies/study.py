@@ -130,6 +130,18 @@ def write_study_tables(rows: list[dict[str, Any]], axes: list[GridAxis], out: Pa
     return [csv_path, parquet_path]
 
 
+def save_figure(fig: Any, path: Path) -> Path:
+    """Lay out a matplotlib figure, write it as PNG atomically and close it; returns the path."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    write_bytes_atomic(path, buf.getvalue())
+    return path
+
+
 def _mean(values: list[float]) -> float:
     """Mean of the finite values (NaN, without a warning, when there are none: infeasible points)."""
     finite = [v for v in values if np.isfinite(v)]
@@ -172,12 +184,7 @@ def plot_study(rows: list[dict[str, Any]], axes: list[GridAxis], path: Path, met
                             fontsize=6, color="w")
         joints = ", ".join(JOINT_GROUP_NAMES[group]) if group != "all" else "all 16 joints"
         ax.set_title(f"{metric}\n{group} ({joints})", fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_bytes_atomic(path, buf.getvalue())
-    return path
+    return save_figure(fig, path)
 
 
 def pareto_front(points: list[tuple[float, int, float]]) -> list[bool]:
@@ -217,12 +224,7 @@ def plot_pareto(rows: list[dict[str, Any]], path: Path, metric: str = DEFAULT_PL
         ax.set_ylabel(metric)
         ax.set_title(f"{group}", fontsize=8)
         ax.legend(fontsize=6)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_bytes_atomic(path, buf.getvalue())
-    return path
+    return save_figure(fig, path)
 
 
 def run_study(out: Path, variants: list[tuple[str, RenderConfig, dict[str, Any]]], axes: list[GridAxis],
