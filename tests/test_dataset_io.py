@@ -106,6 +106,7 @@ def make_clip(seed: int, frames: int = 3, identity: str = "id_a") -> tuple[dict,
         "d_rh_m": 0.1,
         "front_clearance_m": 0.06,
         "mount_height_m": 0.0,
+        "mount": {"d_fh_m": 0.06, "refit_m": 0.0, "camera_clearance_m": {v: 0.05 for v in VIEWS}},
     }
     return meta, labels, heatmaps
 

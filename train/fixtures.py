@@ -116,7 +116,8 @@ def write_fixture_dataset(out: str | Path, rng: np.random.Generator, identities:
         clip_meta = {"clip_index": k, "seed": k, "identity": {"identity_id": f"fixture_{k}"},
                      "motion": {"name": "sines", "family": "fixture", "params": {}, "fps": FIXTURE_FPS},
                      "appearance": {}, "environment": {}, "fps": FIXTURE_FPS, "views": list(VIEWS),
-                     "d_fr_m": front_to_rear_m, "d_rh_m": 0.1, "front_clearance_m": 0.06, "mount_height_m": 0.0}
+                     "d_fr_m": front_to_rear_m, "d_rh_m": 0.1, "front_clearance_m": 0.06, "mount_height_m": 0.0,
+                     "mount": {"d_fh_m": 0.06, "refit_m": 0.0, "camera_clearance_m": None}}
         writer.write_clip(cid, clip_meta, labels, heatmaps, {"labels": 0.0})
     n_eval = 1 if identities >= 3 else 0
     splits = {"train": ids[: len(ids) - 2 * n_eval] or ids, "val": ids[len(ids) - 2 * n_eval: len(ids) - n_eval],
