@@ -36,7 +36,7 @@ def cmd_visibility(args: argparse.Namespace) -> int:
     from synth.studies.visibility import visibility_study
 
     for path in visibility_study(Path(args.out), sweep=args.sweep, config=args.config, clips=args.clips,
-                                 grid=args.grid, metric=args.metric):
+                                 grid=args.grid, metric=args.metric, workers=args.workers, address=args.address):
         print(f"wrote {path}")
     return 0
 
@@ -174,6 +174,10 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
                    "top of --config; writes the study table study.csv/.parquet and study.png")
     p.add_argument("--metric", default="pct_visible_two_views",
                    help="metric drawn in study.png (a column of study.csv; see docs/placement.md)")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="grid studies: label the points on this many Ray workers (one CPU each)")
+    p.add_argument("--address", default=None, help="grid studies: a running Ray cluster (default RAY_ADDRESS, else "
+                   "a local instance)")
     p.add_argument("--out", required=True)
     commands["visibility"] = cmd_visibility
 

@@ -214,3 +214,23 @@ def test_pareto_front_of_depth_cameras_and_metric():
               (48.0, 4, 44.0),   # beaten by (37, 4, 45)
               (20.0, 4, float("nan"))]  # infeasible: never on the front
     assert pareto_front(points) == [False, True, False, True, False, False]
+
+
+def test_grid_study_on_ray_workers_equals_the_one_process_study(tmp_path, ray_cluster, monkeypatch):
+    from synth.studies.visibility import visibility_study
+
+    grid = ["rig.front_to_rear_m=0.30,0.42", "rig.rear_drop_m=0,0.05"]
+    one = tmp_path / "one"
+    two = tmp_path / "two"
+    visibility_study(one, config=DEFAULT, clips=2, grid=grid)
+    visibility_study(two, config=DEFAULT, clips=2, grid=grid, workers=2)
+    assert (one / "study.csv").read_bytes() == (two / "study.csv").read_bytes()
+    assert (one / "visibility.csv").read_bytes() == (two / "visibility.csv").read_bytes()
+    # The workers' results were cached as they arrived: a one-process rerun over the same folder reuses them all.
+    calls = []
+    from synth.studies import study
+
+    real = study.save_cached
+    monkeypatch.setattr(study, "save_cached", lambda *a, **k: (calls.append(a), real(*a, **k)))
+    visibility_study(two, config=DEFAULT, clips=2, grid=grid)
+    assert calls == [] and len(list((two / "variants").glob("*.npz"))) == 4

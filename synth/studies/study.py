@@ -228,24 +228,39 @@ def plot_pareto(rows: list[dict[str, Any]], path: Path, metric: str = DEFAULT_PL
 
 
 def run_study(out: Path, variants: list[tuple[str, RenderConfig, dict[str, Any]]], axes: list[GridAxis],
-              clips: int, compute: Callable[[str, RenderConfig], VariantResult], metric: str = DEFAULT_PLOT_METRIC
-              ) -> list[Path]:
-    """Compute (or reuse from the cache) every variant, then write the study table and picture.
+              clips: int, compute: Callable[[str, RenderConfig], VariantResult], metric: str = DEFAULT_PLOT_METRIC,
+              compute_many: Callable[[list[tuple[str, RenderConfig]], Callable], None] | None = None) -> list[Path]:
+    """Compute (or reuse from the cache) every variant, then write the study table and pictures.
 
-    variants: (name, config, {axis field: value}) per grid point; compute(name, cfg) labels one variant's clips.
+    variants: (name, config, {axis field: value}) per grid point; compute(name, cfg) labels one variant's clips;
+    compute_many(todo, done), when given, labels all uncached variants at once (e.g. on Ray workers) and calls
+    done(name, cfg, result) as each finishes (each result is cached at once).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, VariantResult] = {}
+    todo = []
+    for name, cfg, _ in variants:
+        cached = load_cached(out, name, cfg, clips)
+        if cached is None:
+            todo.append((name, cfg))
+        else:
+            results[name] = cached
+    reused = len(results)
+
+    def done(name: str, cfg: RenderConfig, result: VariantResult) -> None:
+        save_cached(out, result, cfg, clips)
+        results[name] = result
+
+    if compute_many is not None and todo:
+        compute_many(todo, done)
+    else:
+        for name, cfg in todo:
+            done(name, cfg, compute(name, cfg))
     rows: list[dict[str, Any]] = []
     per_view: list[RigVisibility] = []
-    reused = 0
     for name, cfg, point in variants:
-        result = load_cached(out, name, cfg, clips)
-        if result is None:
-            result = compute(name, cfg)
-            save_cached(out, result, cfg, clips)
-        else:
-            reused += 1
+        result = results[name]
         rows += variant_rows(result, point, clips)
         if not result.note:
             per_view.append(RigVisibility(rig=result.rig, views=result.views, visibility=result.visibility,

@@ -106,10 +106,11 @@ def rig_visibility(variants: list[tuple[str, RenderConfig]], config_dir: Path,
 
 def visibility_study(out: Path, sweep: str | Path | None = None, config: str | Path | None = None,
                      clips: int | None = None, grid: list[str] | None = None,
-                     metric: str = DEFAULT_PLOT_METRIC) -> list[Path]:
+                     metric: str = DEFAULT_PLOT_METRIC, workers: int = 1, address: str | None = None) -> list[Path]:
     """Visibility tables (CSV and Markdown) of a sweep's rig variants, or of one config's rig, written to `out`;
     with grid axes (`grid`: FIELD=... strings on top of `config`, or a sweep file's `grid:`), a placement study:
-    study.csv / study.parquet / study.png / study.json plus the per-view visibility.csv."""
+    study.csv / study.parquet / study.png / study.json plus the per-view visibility.csv. workers > 1 (or a Ray
+    `address`) labels the grid's points on Ray worker actors."""
     if metric not in METRICS:
         raise ConfigError("synth visibility", "--metric", f"unknown metric {metric!r}; choose one of {list(METRICS)}")
     axes = [parse_axis(text) for text in grid or ()]
@@ -128,8 +129,14 @@ def visibility_study(out: Path, sweep: str | Path | None = None, config: str | P
     labeler = VariantLabeler(config_dir)
     count = clips if clips is not None else variants[0][1].clips.count
     points = [(name, cfg, _point_values(cfg, axes)) for name, cfg in variants]
-    paths = run_study(Path(out), points, axes, count, lambda name, cfg: labeler.label(name, cfg, count), metric)
-    return paths
+    many = None
+    if workers > 1 or address:
+        from synth.studies.parallel import label_in_parallel
+
+        def many(todo, done):
+            label_in_parallel(todo, config_dir, count, workers, done, address)
+    return run_study(Path(out), points, axes, count, lambda name, cfg: labeler.label(name, cfg, count), metric,
+                     compute_many=many)
 
 
 def _point_values(cfg: RenderConfig, axes: list[GridAxis]) -> dict:
