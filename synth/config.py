@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -585,11 +586,20 @@ def validate_config_dict(data: dict[str, Any], file_label: str, base_dir: Path |
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RenderConfig:
     """Load a render config YAML (with its `base:` chain) and optional overrides; validate it."""
+    return config_loader(path)(overrides)
+
+
+def config_loader(path: str | Path) -> Callable[[dict[str, Any] | None], RenderConfig]:
+    """Read a render config YAML and its `base:` chain once; the returned function validates it with overrides
+    (what load_config does, for callers that load many variants of one file)."""
     path = Path(path)
     data = _load_with_bases(path)
-    if overrides:
-        data = deep_merge(data, overrides)
-    return validate_config_dict(data, str(path), path.resolve().parent)
+
+    def load(overrides: dict[str, Any] | None = None) -> RenderConfig:
+        return validate_config_dict(deep_merge(data, overrides) if overrides else data, str(path),
+                                    path.resolve().parent)
+
+    return load
 
 
 def load_sweep(path: str | Path) -> tuple[SweepConfig, list[tuple[str, RenderConfig]]]:
@@ -630,11 +640,12 @@ def load_sweep(path: str | Path) -> tuple[SweepConfig, list[tuple[str, RenderCon
 def load_grid(path: str | Path, axes: list[GridAxis]) -> list[tuple[str, RenderConfig]]:
     """(variant name, validated config) per grid point of `axes` applied to the config file `path`; an invalid
     point raises ConfigError naming the point and the field."""
+    load = config_loader(path)
     out = []
     for point in grid_points(axes):
         name = point_name(point)
         try:
-            cfg = load_config(Path(path), overrides=point_overrides(point))
+            cfg = load(point_overrides(point))
         except ConfigError as exc:
             raise ConfigError(f"{exc.file} (grid point {name})", exc.field, exc.problem) from None
         out.append((name, cfg))

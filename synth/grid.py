@@ -103,27 +103,28 @@ def point_name(point: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in zip(keys, point.values()))
 
 
-def nested(field: str, value: Any) -> dict[str, Any]:
-    """{"rig": {"front_to_rear_m": 0.26}} from ("rig.front_to_rear_m", 0.26)."""
-    out: Any = value
-    for part in reversed(field.split(".")):
-        out = {part: out}
-    return out
-
-
-def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def point_overrides(point: dict[str, Any]) -> dict[str, Any]:
-    """Config overrides of one grid point; the rig is named after the point (tables tell the points apart) unless
-    rig.name is itself an axis."""
+    """Config overrides of one grid point, e.g. {"rig": {"front_to_rear_m": 0.26, "name": ...}}; the rig is named
+    after the point (tables tell the points apart) unless rig.name is itself an axis."""
+    named = point if "rig.name" in point else {**point, "rig.name": point_name(point)}
     overrides: dict[str, Any] = {}
-    for field, value in point.items():
-        overrides = _merge(overrides, nested(field, value))
-    if "rig.name" not in point:
-        overrides = _merge(overrides, {"rig": {"name": point_name(point)}})
+    for field, value in named.items():
+        *parents, leaf = field.split(".")
+        node = overrides
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError("--grid", field, f"overlaps the axis {part!r}; sweep either the section or its "
+                                  "fields")
+        node[leaf] = value
     return overrides
+
+
+def field_value(data: dict[str, Any], field: str) -> Any:
+    """The value at a dotted field of plain config data (`RenderConfig.model_dump()`); KeyError if it has none."""
+    value: Any = data
+    for part in field.split("."):
+        if not isinstance(value, dict):
+            raise KeyError(field)
+        value = value[part]
+    return value

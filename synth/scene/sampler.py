@@ -63,9 +63,9 @@ def make_backend(cfg: RenderConfig, assets: Any = None, config_dir: Path | None 
 
 def log_refit(spec: ClipSpec) -> None:
     """One line when the device had to move on this clip's head to keep every camera clear of it."""
-    if spec.mount.refit_m:
-        direction = "back" if spec.mount.refit_m > 0 else "forward"
-        m = spec.mount
+    m = spec.mount
+    if m.refit_m:
+        direction = "back" if m.refit_m > 0 else "forward"
         log.warning("%s: device moved %.1f cm %s on this head so every camera keeps %.1f cm from it (D-FH %.1f cm, "
                     "D-RH %.1f cm); give the rig more room to avoid refits", spec.clip_id, 100 * abs(m.refit_m),
                     direction, 100 * spec.rig.min_head_clearance_m, 100 * m.d_fh_m, 100 * m.d_rh_m)

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from synth.config import load_config
+from synth.config import config_loader
 from synth.constants import JOINT_GROUPS
 from synth.errors import ConfigError
-from synth.grid import point_name, point_overrides
+from synth.grid import field_value, point_name, point_overrides
 from synth.io import write_bytes_atomic
 from synth.studies.metrics import METRICS, group_metrics, joint_metrics
 from synth.studies.study import load_cached, save_cached, save_figure
@@ -66,6 +66,7 @@ class Objective:
     def __init__(self, config: Path, params: list[SearchParam], metric: str, group: str, clips: int, out: Path):
         self.config, self.params, self.metric, self.group, self.clips, self.out = \
             config, params, metric, group, clips, out
+        self.load = config_loader(config)
         self.labeler = VariantLabeler(config.resolve().parent)
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
@@ -75,7 +76,7 @@ class Objective:
         name = name or point_name(point)
         note = ""
         try:
-            cfg = load_config(self.config, overrides=point_overrides(point) if point else None)
+            cfg = self.load(point_overrides(point) if point else None)
         except ConfigError as exc:
             cfg, note = None, exc.problem
         value = float("nan")
@@ -122,13 +123,11 @@ def optimize_rig(config: Path, params: list[SearchParam], metric: str, group: st
     out.mkdir(parents=True, exist_ok=True)
     objective = Objective(Path(config), params, metric, group, clips, out)
     baseline = objective.evaluate({}, name="baseline")
-    base_data = load_config(Path(config)).model_dump(mode="json")
+    base_data = objective.load().model_dump(mode="json")
     x0 = []
     for p in params:
-        value: Any = base_data
         try:
-            for part in p.field.split("."):
-                value = value[part]
+            value = field_value(base_data, p.field)
             if value is None:  # unset (e.g. rig.rear_baseline_m: the front's): start from the envelope's middle
                 value = (p.low + p.high) / 2
             if isinstance(value, bool):

@@ -92,7 +92,7 @@ def save_cached(out: Path, result: VariantResult, cfg: RenderConfig, clips: int)
 def variant_rows(result: VariantResult, point: dict[str, Any], clips: int) -> list[dict[str, Any]]:
     """Study rows of one variant: one per joint and one per joint group (metrics NaN when infeasible)."""
     base: dict[str, Any] = dict(point)
-    d_rh = result.d_rh_m[np.isfinite(result.d_rh_m)] if result.d_rh_m.size else result.d_rh_m
+    d_rh = result.d_rh_m[np.isfinite(result.d_rh_m)]
     base.update(variant=result.name, rig=result.rig, frames=int(result.visibility.shape[0]), clips=clips,
                 cameras=len(result.views), rear_cameras=int(result.rear.sum()), d_fr_cm=result.d_fr_m * M_TO_CM,
                 d_rh_mean_cm=float(d_rh.mean()) * M_TO_CM if d_rh.size else float("nan"),

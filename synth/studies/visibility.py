@@ -15,7 +15,7 @@ from synth.labels.tables import RigVisibility, write_visibility_tables
 from synth.run.clip import clip_labels
 from synth.scene.sampler import ClipSampler, remount
 from synth.scene.spec import ClipSpec
-from synth.grid import GridAxis, parse_axis
+from synth.grid import GridAxis, field_value, parse_axis
 from synth.studies.metrics import METRICS
 from synth.studies.study import DEFAULT_PLOT_METRIC, VariantResult, run_study
 
@@ -32,16 +32,16 @@ def same_content(a: RenderConfig, b: RenderConfig) -> bool:
 
 
 def visibility_variants(sweep: str | Path | None = None, config: str | Path | None = None
-                        ) -> tuple[list[tuple[str, RenderConfig]], Path]:
-    """(variant name, config) pairs and the directory their relative paths resolve against, from a sweep file
-    or a single config."""
+                        ) -> tuple[list[tuple[str, RenderConfig]], Path, list[GridAxis]]:
+    """(variant name, config) pairs, the directory their relative paths resolve against and the sweep's grid axes
+    (empty for listed variants or a single config), from a sweep file or a single config."""
     if sweep is not None:
         sweep_path = Path(sweep)
         spec, variants = load_sweep(sweep_path)
-        return variants, (sweep_path.resolve().parent / spec.base).resolve().parent
+        return variants, (sweep_path.resolve().parent / spec.base).resolve().parent, spec.grid_axes(str(sweep))
     if config is not None:
         cfg = load_config(Path(config))
-        return [(cfg.name, cfg)], Path(config).resolve().parent
+        return [(cfg.name, cfg)], Path(config).resolve().parent, []
     raise ConfigError("synth visibility", "--sweep/--config", "give --sweep SWEEP.yaml or --config CONFIG.yaml")
 
 
@@ -71,7 +71,7 @@ class VariantLabeler:
                     spec = remount(self.specs[index], rig)
                 else:
                     spec, _ = sampler.sample(index)
-                    if self.first is sampler or same_content(self.first.cfg, cfg):
+                    if self.first is sampler or shared:
                         self.specs[index] = spec
             except HeadClearanceError as exc:
                 log.warning("%s: infeasible: %s", name, exc.problem)
@@ -122,8 +122,7 @@ def visibility_study(out: Path, sweep: str | Path | None = None, config: str | P
             raise ConfigError("synth visibility", "--grid", "needs --config CONFIG.yaml (the base of the grid)")
         variants, config_dir = load_grid(config, axes), Path(config).resolve().parent
     else:
-        variants, config_dir = visibility_variants(sweep, config)
-        axes = sweep_grid_axes(sweep) if sweep is not None else []
+        variants, config_dir, axes = visibility_variants(sweep, config)
     if not axes:
         return write_visibility_tables(rig_visibility(variants, config_dir, clips), Path(out))
     labeler = VariantLabeler(config_dir)
@@ -142,16 +141,4 @@ def visibility_study(out: Path, sweep: str | Path | None = None, config: str | P
 def _point_values(cfg: RenderConfig, axes: list[GridAxis]) -> dict:
     """{axis field: the value this variant's config holds} (read back from the validated config)."""
     data = cfg.model_dump(mode="json")
-    out = {}
-    for axis in axes:
-        value = data
-        for part in axis.field.split("."):
-            value = value[part]
-        out[axis.field] = value
-    return out
-
-
-def sweep_grid_axes(sweep: str | Path) -> list[GridAxis]:
-    """The grid axes of a sweep file (empty for a list of variants)."""
-    spec, _ = load_sweep(Path(sweep))
-    return spec.grid_axes(str(sweep))
+    return {axis.field: field_value(data, axis.field) for axis in axes}
