@@ -333,9 +333,33 @@ class BodyConfig(FrozenModel):
         return self
 
 
+class GazeConfig(FrozenModel):
+    """Head pitch and yaw relative to the body on top of every procedural family (synth/motions/procedural/gaze.py)."""
+
+    probability: float = Field(0.0, ge=0.0, le=1.0, description="share of clips whose head looks around on top of "
+                                                                   "the family's motion")
+    pitch_down_deg: float = Field(35.0, ge=0.0, le=80.0, description="largest downward look, degrees")
+    pitch_up_deg: float = Field(20.0, ge=0.0, le=80.0, description="largest upward look, degrees")
+    yaw_deg: float = Field(45.0, ge=0.0, le=90.0, description="largest turn to either side, degrees")
+    move_s: tuple[float, float] = Field((0.4, 1.0), description="duration range of a gaze move, seconds")
+    hold_s: tuple[float, float] = Field((0.3, 2.0), description="duration range of a gaze hold, seconds")
+
+    @field_validator("move_s", "hold_s")
+    @classmethod
+    def _ordered_range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0.0 < v[0] <= v[1]:
+            raise ValueError(f"need 0 < low <= high seconds, got {list(v)}")
+        return v
+
+
 class MotionConfig(FrozenModel):
     source: Literal["procedural", "npz"] = "procedural"
     families: tuple[str, ...] | None = Field(None, description="procedural families to draw from; default: all")
+    weights: dict[str, float] | None = Field(
+        None, description="relative weight per procedural family (families left out: 0; `families` restricts the "
+                          "mix; merged key by key over a base config's weights); default: uniform"
+    )
+    gaze: GazeConfig = GazeConfig()
     files: tuple[str, ...] = Field((), description="AMASS/BEDLAM .npz motion files or globs (source 'npz')")
 
     @model_validator(mode="after")

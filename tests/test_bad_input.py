@@ -253,6 +253,12 @@ CASES: list[Case] = [
     Case("motion-bad-fps", "synth", L, "m.npz", _motion(_amass(mocap_frame_rate=np.array(-30.0)))),
     Case("motion-unknown-family", "synth", L, "c.yaml: motion.families",
          _config("motion: {families: [moonwalk_backwards]}\n")),
+    Case("motion-weight-unknown-family", "synth", L, "c.yaml: motion.weights",
+         _config("motion: {weights: {walk: 1.0, moonwalk: 2.0}}\n")),
+    Case("motion-weights-all-zero", "synth", L, "c.yaml: motion.weights",
+         _config("motion: {families: [walk], weights: {walk: 0.0}}\n")),
+    Case("motion-gaze-bad-range", "synth", L, "c.yaml: motion.gaze.hold_s",
+         _config("motion: {gaze: {probability: 0.5, hold_s: [2.0, 1.0]}}\n")),
     # --------------------------------------------------------------------------------------------- assets
     Case("assets-manifest-dir-missing", "synth", ("assets", "check", "--manifest-dir", "{case}/nope"), "nope"),
     Case("assets-manifest-syntax", "synth", ("assets", "check", "--manifest-dir", "{case}/manifests"), "smplx.yaml",

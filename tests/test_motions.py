@@ -16,7 +16,9 @@ from synth.motions.limits import check_limits
 from synth.motions.plausibility import check_clip, contact_report
 from synth.motions.procedural import FAMILIES, generate, sample_motion
 from synth.motions.resample import resample, take_frames, trim
-from synth.motions.skeleton import PELVIS_HEIGHT_M, clip_kinematics, lowest_point_height, rest_kinematics
+from synth.motions.skeleton import (
+    CONTACT_NAMES, PELVIS_HEIGHT_M, clip_kinematics, contact_points, lowest_point_height, rest_kinematics,
+)
 
 DEG = np.pi / 180.0
 FPS = 30.0
@@ -24,7 +26,7 @@ FRAMES = 48
 SEEDS = range(5)
 REQUIRED = {
     "walk", "look_around", "reach_overhead", "reach_behind", "squat", "lunge", "pick_up", "kick", "arm_swing",
-    "jump", "crawl", "sit_floor", "dance",
+    "jump", "crawl", "sit_floor", "dance", "crouch", "sit_chair", "run", "kneel",
 }
 
 
@@ -93,12 +95,31 @@ def test_same_seed_gives_identical_clips_and_different_seeds_differ(clips):
         assert not np.allclose(other.body_pose, first.body_pose), family
 
 
-def test_clips_start_standing_on_the_floor_and_only_jumps_leave_it(clips):
+def test_clips_start_on_the_floor_and_only_jumps_and_runs_leave_it(clips):
     for (family, _), clip in clips.items():
         lowest = lowest_point_height(clip_kinematics(clip))
-        assert abs(lowest[0]) < 0.01, family
-        if family != "jump":
+        if family != "run":  # a run may start in its flight phase
+            assert abs(lowest[0]) < 0.01, family
+        if family not in ("jump", "run"):
             assert clip.grounded.all(), family
+
+
+def test_kneeling_puts_a_kneecap_on_the_floor_and_keeps_the_pelvis_low(clips):
+    for s in SEEDS:
+        clip = clips[("kneel", s)]
+        kin = clip_kinematics(clip)
+        pelvis = kin.positions[:, SMPL22_INDEX["pelvis"], 2]
+        assert pelvis.max() < PELVIS_HEIGHT_M - 0.35, clip.params["knees"]
+        knees = [i for i, name in enumerate(CONTACT_NAMES) if name.endswith("kneecap")]
+        assert contact_points(kin)[:, knees, 2].min(axis=1).max() < 0.01
+
+
+def test_runs_have_a_flight_phase_and_move_at_jogging_speed(clips):
+    for s in SEEDS:
+        clip = clips[("run", s)]
+        assert (~clip.grounded).any() and clip.grounded.any()
+        speed = np.linalg.norm(np.diff(clip.root_transl[:, :2], axis=0), axis=1).mean() * FPS
+        assert 1.7 < speed < 2.9, speed
 
 
 def test_sitting_and_crawling_keep_the_pelvis_low_and_grounded(clips):

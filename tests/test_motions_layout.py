@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import synth.motions.procedural as procedural
-from synth.motions.procedural import floor, jump, kick, locomotion, lower_body, rhythmic, standing
+from synth.motions.procedural import chair, floor, jump, kick, kneel, locomotion, lower_body, rhythmic, standing
 
 PACKAGE_DIR = Path(procedural.__file__).parent
-FAMILY_MODULES = (locomotion, standing, rhythmic, lower_body, kick, jump, floor)
+FAMILY_MODULES = (locomotion, standing, rhythmic, lower_body, kick, jump, floor, chair, kneel)
 #: Names that were importable from the single-module synth.motions.procedural and must stay so.
 PUBLIC_NAMES = (
     "FAMILIES", "generate", "sample_motion", "ease", "_check_families", "_GENERATORS", "COMMON_PARAMS",

@@ -233,7 +233,7 @@ class BlenderScene:
         self._occluders = []
         for mesh in occluders:
             me = ME.build_mesh(f"occluder_{mesh.name}", mesh.vertices, mesh.faces)
-            me.materials.append(M.ground_material(look.ground))
+            me.materials.append(M.ground_material(mesh.surface if mesh.surface is not None else look.ground))
             obj = bpy.data.objects.new(f"occluder_{mesh.name}", me)
             obj.pass_index = mesh.code
             self.scene.collection.objects.link(obj)

@@ -17,6 +17,7 @@ import numpy as np
 from synth.config import RenderConfig
 from synth.dataset.format import clip_id, clip_seed_sequence
 from synth.geometry.rig import Rig, config_rig, fit_head_mount
+from synth.motions.procedural.chair import CHAIR_PROP
 from synth.scene.files import ContentFiles
 from synth.scene.spec import ClipSpec, EnvironmentSpec
 
@@ -88,6 +89,10 @@ class ClipSampler:
         self.cfg = cfg
         self.config_dir = config_dir
         self.files = files if files is not None else ContentFiles(cfg, config_dir)
+        if cfg.motion.source == "procedural":
+            from synth.motions.procedural import family_weights
+
+            family_weights(cfg.motion.families, cfg.motion.weights)  # unknown names fail before the model loads
         self.rig = rig if rig is not None else config_rig(cfg, config_dir)
         self.backend = backend if backend is not None else make_backend(cfg, self.files.assets, config_dir)
 
@@ -101,7 +106,8 @@ class ClipSampler:
         if self.cfg.motion.source == "procedural":
             from synth.motions.procedural import sample_motion
 
-            return sample_motion(rng, frames, fps, families=self.cfg.motion.families), None, 0
+            m = self.cfg.motion
+            return sample_motion(rng, frames, fps, families=m.families, weights=m.weights, gaze=m.gaze), None, 0
         from synth.motions.npz_loader import load_motion_npz
         from synth.motions.resample import resample, take_frames
 
@@ -110,6 +116,15 @@ class ClipSampler:
         clip = resample(load_motion_npz(path), fps)
         start = int(rng.integers(max(1, clip.num_frames - frames + 1)))
         return take_frames(clip, start, frames), path, start
+
+    @staticmethod
+    def _props(motion: Any, posed: Any, rng: np.random.Generator) -> tuple[Any, ...]:
+        """The scene props the clip's motion needs (a sit_chair clip's chair and table), fitted to the posed body."""
+        if motion.params.get("prop") != CHAIR_PROP:
+            return ()
+        from synth.scene.props import seated_props
+
+        return seated_props(posed.vertices, posed.joints_ego16, np.radians(motion.params["heading_deg"]), rng)
 
     def _simulated_clothing(self, motion: Any, motion_path: Path | None, start: int, posed: Any,
                             rng: np.random.Generator) -> tuple[list[Any], Path | None]:
@@ -176,7 +191,7 @@ class ClipSampler:
             mount=mount,
             T_world_from_device=posed.T_world_from_head @ mount.T_head_from_device,
             appearance=appearance,
-            environment=EnvironmentSpec(look=look),
+            environment=EnvironmentSpec(look=look, occluders=self._props(motion, posed, rng_env)),
             garments=tuple(garments),
             asset_files=tuple(str(p) for p in used if p is not None),
         )

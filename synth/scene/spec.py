@@ -16,6 +16,7 @@ from synth.constants import GROUND_HALF_SIZE_M, OCC_BODY, OCC_GARMENT, OCC_SCENE
 
 if TYPE_CHECKING:  # types only: the spec module sits below the packages that build its parts
     from synth.appearance.garments import GarmentMesh
+    from synth.appearance.model import GroundSpec
     from synth.appearance.model import Appearance, Environment
     from synth.bodies.base import BodyIdentity, PosedBody
     from synth.geometry.rig import HeadMount, Rig
@@ -32,7 +33,8 @@ class SceneMesh:
     """A static mesh of the environment that occludes joints and is rendered.
 
     vertices: (N, 3) float64, world frame, m. faces: (T, 3) int32 triangles. code: occluder code (SCENE_CODES),
-    also its object pass index. material: what the renderer paints it with ("ground": the environment's ground).
+    also its object pass index. material: what it is painted as ("ground": the environment's ground;
+    "furniture": its own `surface`). surface: a procedural surface of its own (None: the environment's ground).
     """
 
     name: str
@@ -40,6 +42,16 @@ class SceneMesh:
     faces: np.ndarray
     code: int = OCC_SCENE
     material: str = "ground"
+    surface: "GroundSpec | None" = None
+
+    def to_json(self) -> dict[str, Any]:
+        """clip.json's record of a prop: name, material, surface and its world bounding box (m)."""
+        from dataclasses import asdict
+
+        return {"name": self.name, "material": self.material,
+                "surface": None if self.surface is None else asdict(self.surface),
+                "bbox_min_m": [round(float(x), 4) for x in self.vertices.min(axis=0)],
+                "bbox_max_m": [round(float(x), 4) for x in self.vertices.max(axis=0)]}
 
     def __post_init__(self) -> None:
         if self.code not in SCENE_CODES:
@@ -73,8 +85,8 @@ class EnvironmentSpec:
         return (self.ground, *self.occluders)
 
     def to_json(self) -> dict[str, Any]:
-        """clip.json "environment": the look (the meshes are a function of it and the config)."""
-        return self.look.to_json()
+        """clip.json "environment": the look and the props (`occluders`: the meshes other than the ground)."""
+        return {**self.look.to_json(), "occluders": [m.to_json() for m in self.occluders]}
 
 
 @dataclass(frozen=True)

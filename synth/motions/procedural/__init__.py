@@ -12,8 +12,10 @@ root_transl is in metres of the reference skeleton (synth/motions/skeleton.py, h
 of another size keeps its planted feet still when it scales root_transl by its own hip height / HIP_HEIGHT_M.
 
 Layout: curves (eases, noise, schedules), pose (the clip under construction, joint setters), limbs (feet, hands,
-IK), and one module per family group: locomotion (walk), standing (look_around, reach_overhead, reach_behind),
-rhythmic (arm_swing, dance), lower_body (squat, lunge, pick_up, crouch), kick, jump, floor (crawl, sit_floor).
+IK), and one module per family group: locomotion (walk, run), standing (look_around, reach_overhead, reach_behind),
+rhythmic (arm_swing, dance), lower_body (squat, lunge, pick_up, crouch), kick, jump, floor (crawl, sit_floor),
+chair (sit_chair, whose chair the scene builds), kneel (one or both knees down), and gaze (head pitch and yaw
+on top of any family).
 """
 
 from __future__ import annotations
@@ -26,13 +28,16 @@ import numpy as np
 
 from synth.errors import CONFIG_PLACEHOLDER, ConfigError
 from synth.motions.clip import MotionClip
-from synth.motions.procedural import floor, jump, kick, locomotion, lower_body, rhythmic, standing
+from synth.motions.procedural import chair, floor, jump, kick, kneel, locomotion, lower_body, rhythmic, standing
 from synth.motions.procedural.curves import _draw, ease
+from synth.motions.procedural.gaze import overlay_gaze
 from synth.motions.procedural.pose import SHARED_SHAPE_DEG, _Pose
 from synth.motions.rotations import matrix_to_axis_angle, rot_z
 from synth.motions.skeleton import GROUND_CONTACT_TOL_M, forward_kinematics, lowest_point_height
 
 # The parameter tables and constants that lived in this module before it became a package, importable as before.
+from synth.motions.procedural.chair import CHAIR_PARAMS, CHAIR_PROP  # noqa: F401
+from synth.motions.procedural.kneel import KNEEL_PARAMS  # noqa: F401
 from synth.motions.procedural.floor import (  # noqa: F401
     CRAWL_PARAMS, KNEEL_KNEE_HEIGHT_M, LONG_SIT_ANKLE_HEIGHT_M, SIT_PARAMS,
 )
@@ -41,7 +46,7 @@ from synth.motions.procedural.kick import KICK_PARAMS  # noqa: F401
 from synth.motions.procedural.limbs import (  # noqa: F401
     ARM_REACH_FRACTION, ARM_REACH_SOFTNESS_M, LEG_REACH_FRACTION, PELVIS_SOFTMIN_M,
 )
-from synth.motions.procedural.locomotion import WALK_PARAMS  # noqa: F401
+from synth.motions.procedural.locomotion import RUN_PARAMS, WALK_PARAMS  # noqa: F401
 from synth.motions.procedural.lower_body import CROUCH_PARAMS, LUNGE_PARAMS, PICK_PARAMS, SQUAT_PARAMS  # noqa: F401
 from synth.motions.procedural.rhythmic import DANCE_PARAMS, SWING_PARAMS  # noqa: F401
 from synth.motions.procedural.standing import (  # noqa: F401
@@ -64,6 +69,9 @@ FAMILIES: tuple[str, ...] = (
     "sit_floor",
     "dance",
     "crouch",
+    "sit_chair",
+    "run",
+    "kneel",
 )
 #: Drawn for every clip, before its family's parameters.
 COMMON_PARAMS = {"heading_deg": (-180.0, 180.0)}
@@ -75,7 +83,7 @@ NAME_DIGEST_HEX = 10
 #: maths library between CPUs do not rename a clip.
 NAME_DIGEST_DECIMALS = 6
 
-_MODULES = (locomotion, standing, rhythmic, lower_body, kick, jump, floor)
+_MODULES = (locomotion, standing, rhythmic, lower_body, kick, jump, floor, chair, kneel)
 _REGISTERED: dict[str, Callable] = {name: gen for module in _MODULES for name, gen in module.GENERATORS.items()}
 if set(_REGISTERED) != set(FAMILIES):
     raise ImportError(
@@ -99,20 +107,22 @@ SHAPE_DEG: dict[str, float] = {
     **floor.SIT_SHAPE_DEG,
     **rhythmic.DANCE_SHAPE_DEG,
     **lower_body.CROUCH_SHAPE_DEG,
+    **chair.CHAIR_SHAPE_DEG,
+    **kneel.KNEEL_SHAPE_DEG,
 }
 
 
-def _check_families(families) -> tuple[str, ...]:
+def _check_families(families, field: str = "motion.families") -> tuple[str, ...]:
     names = tuple(families)
     for name in names:
         if name not in _GENERATORS:
             raise ConfigError(
-                file=CONFIG_PLACEHOLDER, field="motion.families",
+                file=CONFIG_PLACEHOLDER, field=field,
                 problem=f"unknown family {name!r}; allowed: {', '.join(FAMILIES)}",
             )
     if not names:
         raise ConfigError(
-            file=CONFIG_PLACEHOLDER, field="motion.families", problem=f"empty list; allowed: {', '.join(FAMILIES)}"
+            file=CONFIG_PLACEHOLDER, field=field, problem=f"empty list; allowed: {', '.join(FAMILIES)}"
         )
     return names
 
@@ -127,9 +137,11 @@ def _rounded_param(value):
     return value
 
 
-def generate(family: str, rng: np.random.Generator, num_frames: int, fps: float) -> MotionClip:
+def generate(family: str, rng: np.random.Generator, num_frames: int, fps: float, gaze=None) -> MotionClip:
     """One clip of `family` with num_frames frames at fps, all randomness drawn from rng.
 
+    gaze: a head-gaze overlay (synth.config.GazeConfig or anything with its fields) or None; with probability
+    gaze.probability the head also looks down, up and around on top of the family's own motion (gaze.py).
     The clip's params hold every drawn parameter (units in the key names, angles in degrees) plus
     num_frames and fps; its name is f"{family}_{10 hex digits}" derived from the parameters and the arrays.
     """
@@ -142,6 +154,8 @@ def generate(family: str, rng: np.random.Generator, num_frames: int, fps: float)
     params: dict = {}
     params.update(_draw(rng, COMMON_PARAMS))
     _GENERATORS[family](rng, pose, params)
+    if gaze is not None and gaze.probability > 0:
+        params.update(overlay_gaze(rng, pose, gaze))
     heading = np.radians(params["heading_deg"])
     Rh = rot_z(heading)
     root_R = Rh @ pose.root_R
@@ -168,11 +182,37 @@ def generate(family: str, rng: np.random.Generator, num_frames: int, fps: float)
     )
 
 
-def sample_motion(rng: np.random.Generator, num_frames: int, fps: float, families=None) -> MotionClip:
-    """A clip of a family drawn uniformly from `families` (default: all FAMILIES)."""
-    names = FAMILIES if families is None else _check_families(families)
-    family = names[int(rng.integers(len(names)))]
-    return generate(family, rng, num_frames, fps)
+def family_weights(families=None, weights=None) -> tuple[tuple[str, ...], np.ndarray | None]:
+    """The families a clip is drawn from and their probabilities (None: uniform).
+
+    families: names to draw from (default: all FAMILIES, or the keys of `weights` when those are given);
+    weights: {family: relative weight >= 0}. With both, `families` restricts the mix: weights of other families are
+    ignored and listed families without a weight get 0. An unknown family, a negative or non-finite weight, or no
+    positive weight left is a ConfigError naming the field.
+    """
+    if not weights:
+        return (FAMILIES if families is None else _check_families(families)), None
+    named = _check_families(tuple(weights), field="motion.weights")
+    names = named if families is None else _check_families(families)
+    w = np.array([float(weights.get(n, 0.0)) for n in names])
+    given = np.array([float(v) for v in weights.values()])
+    if not np.all(np.isfinite(given)) or np.any(given < 0):
+        raise ConfigError(file=CONFIG_PLACEHOLDER, field="motion.weights", problem="weights must be finite and >= 0")
+    if w.sum() <= 0:
+        raise ConfigError(file=CONFIG_PLACEHOLDER, field="motion.weights",
+                          problem=f"no positive weight for the families drawn from ({', '.join(names)}); give one "
+                                  f"of them a weight > 0 or set motion.weights to null for a uniform draw")
+    keep = w > 0
+    return tuple(n for n, k in zip(names, keep) if k), w[keep] / w[keep].sum()
 
 
-__all__ = ["FAMILIES", "generate", "sample_motion", "ease"]
+def sample_motion(rng: np.random.Generator, num_frames: int, fps: float, families=None, weights=None,
+                  gaze=None) -> MotionClip:
+    """A clip of a family drawn from `families` (default: all FAMILIES), uniformly or by `weights`
+    ({family: relative weight}, see family_weights), with the optional head-gaze overlay `gaze`."""
+    names, p = family_weights(families, weights)
+    family = names[int(rng.integers(len(names)))] if p is None else names[int(rng.choice(len(names), p=p))]
+    return generate(family, rng, num_frames, fps, gaze=gaze)
+
+
+__all__ = ["FAMILIES", "family_weights", "generate", "sample_motion", "ease"]

@@ -104,6 +104,7 @@ SIT_SHAPE_DEG = {
     "sit_gaze_yaw": 20.0,
     "cross_ankle_plantar": 15.0,  # cross-legged: foot relaxed on its outer edge
     "cross_ankle_inversion": 20.0,
+    "lap_gaze_pitch": 35.0,  # looking down at the hands on the lap
 }
 SIT_FIXED = {
     "cross_front_ankle_ahead_m": 0.06,  # cross-legged: the front ankle lies this much further forwards
@@ -125,6 +126,9 @@ SIT_FIXED = {
     "face_inward_m": 0.12,
     "face_pole_out": 0.6,  # elbow pole at the face: outwards, down and this much forwards
     "face_pole_forward": 0.3,
+    "lap_up_m": 0.12,  # a phone or a book held on the lap: above the middle of the thighs ...
+    "lap_inward_m": 0.08,  # ... towards the body's mid-line ...
+    "lap_forward_m": 0.05,  # ... and a little forwards
     "elbow_out": 0.5,  # elbow pole pushed outwards from the natural one ...
     "goal_pole_weight": 0.5,  # ... and towards the goal's pole by this much
 }
@@ -210,13 +214,8 @@ def _sit_floor(rng, pose: _Pose, params: dict) -> None:
     fx = SIT_FIXED
     fwd, left = _dir(np.zeros(F))
     tilt = -np.radians(p["pelvis_tilt_back_deg"])
-    w, rep, n = _schedule(rng, t, pose.duration, SIT_PARAMS["move_s"], SIT_PARAMS["hold_s"], SIT_RANGES["rest_s"])
-    goals = [_choice(rng, ("forward", "side", "up", "face")) for _ in range(n)]
-    arms = [_choice(rng, ("both", "left", "right")) for _ in range(n)]
-    params["actions"] = [f"{a}:{g}" for a, g in zip(arms, goals)]
-    goal_f = np.array([goals[r] == "forward" for r in rep], float)
-    lean = _RAD["sit_lean"] + np.radians(p["lean_deg"]) * w * goal_f
-    lean = lean + _RAD["sit_lean_noise"] * _noise(rng, t, SIT_RANGES["lean_noise_hz"])
+    w, rep, goals, arms, lean = _seated_actions(rng, pose, params, SIT_PARAMS, ("forward", "side", "up", "face"),
+                                                _RAD["sit_lean"], _RAD["sit_lean_noise"])
     pose.root_R = _root_R(0.0, np.full(F, tilt))
     # Anchor the seat (mid-point of the two seat contacts) on the floor at the origin.
     seat_mid = np.array([0.0, SEAT_OFFSET_M[1], SEAT_OFFSET_M[2]])
@@ -255,19 +254,49 @@ def _sit_floor(rng, pose: _Pose, params: dict) -> None:
                 ankle, R, toe = _foot_pose(flat, np.zeros(F), np.zeros(F))
                 feet[side] = _Foot(ankle, _UP + fwd, R, toe)
         _solve_legs(pose, feet, clamp=False)
+    _seated_upper_body(pose, w, rep, goals, arms, lean, hand_rest_up_m=fx["hand_rest_up_m"] + (
+        fx["cross_hand_rest_up_m"] if legs == "cross" else 0.0))
+
+
+def _seated_actions(rng, pose: _Pose, params: dict, table: dict, goal_options: tuple[str, ...], lean_rest: float,
+                    lean_noise: float):
+    """The action schedule of a seated or kneeling body: eased weight w (F,), repetition index rep (F,), per
+    repetition a goal from goal_options and the arms that reach for it (recorded in params["actions"]), and the
+    trunk flexion lean (F,) rad: lean_rest, plus table["lean_deg"] (params) towards forward goals, plus noise of
+    amplitude lean_noise. `table` holds the family's drawn parameters (move_s, hold_s, lean_deg)."""
+    t = pose.t
+    w, rep, n = _schedule(rng, t, pose.duration, table["move_s"], table["hold_s"], SIT_RANGES["rest_s"])
+    goals = [_choice(rng, goal_options) for _ in range(n)]
+    arms = [_choice(rng, ("both", "left", "right")) for _ in range(n)]
+    params["actions"] = [f"{a}:{g}" for a, g in zip(arms, goals)]
+    forward = np.array([goals[r] == "forward" for r in rep], float)
+    lean = lean_rest + np.radians(params["lean_deg"]) * w * forward
+    lean = lean + lean_noise * _noise(rng, t, SIT_RANGES["lean_noise_hz"])
+    return w, rep, goals, arms, lean
+
+
+def _seated_upper_body(pose: _Pose, w: np.ndarray, rep: np.ndarray, goals: list[str], arms: list[str],
+                       lean: np.ndarray, hand_rest_up_m: float, rest_wrists: dict | None = None) -> None:
+    """Trunk, gaze and arms of a seated or kneeling body (legs already placed): repetition `rep` (F,) int of the
+    action schedule with eased weight w (F,) moves the `arms` ("both"/"left"/"right") of that repetition from rest
+    to its goal (forward, side, up, face, lap); lean (F,) rad trunk flexion. At rest the hands lie on the thighs
+    (hand_rest_up_m above their middle), or at rest_wrists {side: (F, 3) world m} when given."""
+    F = pose.F
+    fx = SIT_FIXED
+    fwd, _ = _dir(np.zeros(F))
     gf = lambda name: np.array([g == name for g in goals], float)[rep]  # noqa: E731
     active = {s: np.array([a in ("both", s) for a in arms], float)[rep] * w for s in _SIDES}
     to_left = (active["left"] - active["right"]) * gf("side")  # + when reaching to the left side
     _set_spine(pose, lean, -_RAD["sit_side_bend"] * to_left, _RAD["sit_twist"] * to_left)
-    _set_gaze(pose, _RAD["sit_gaze_pitch"] * w * (gf("up") - gf("forward")), _RAD["sit_gaze_yaw"] * to_left)
+    _set_gaze(pose, _RAD["sit_gaze_pitch"] * w * (gf("up") - gf("forward")) - _RAD["lap_gaze_pitch"] * w * gf("lap"),
+              _RAD["sit_gaze_yaw"] * to_left)
     kin = pose.kin()
     for side in _SIDES:
         out, up, tf = _torso_dirs(pose, side)
         sh = kin.positions[:, _J[f"{side}_shoulder"]]
         knee = kin.positions[:, _J[f"{side}_knee"]]
         hip = kin.positions[:, _J[f"{side}_hip"]]
-        cross_up = fx["cross_hand_rest_up_m"] if legs == "cross" else 0.0
-        rest = 0.5 * (knee + hip) + fx["hand_rest_up_m"] * _UP + cross_up * _UP
+        rest = 0.5 * (knee + hip) + hand_rest_up_m * _UP if rest_wrists is None else rest_wrists[side]
         head = kin.positions[:, _J["head"]]
         # Goal wrist positions and the direction the elbow points for each goal (natural arm twists).
         goal_by = {
@@ -276,6 +305,8 @@ def _sit_floor(rng, pose: _Pose, params: dict) -> None:
             "up": (sh + fx["up_reach_m"] * _UP + fx["up_forward_m"] * fwd, out - tf),
             "face": (head + fx["face_forward_m"] * tf - fx["face_drop_m"] * _UP - fx["face_inward_m"] * out,
                      fx["face_pole_out"] * out - up + fx["face_pole_forward"] * tf),
+            "lap": (0.5 * (knee + hip) + fx["lap_up_m"] * _UP - fx["lap_inward_m"] * out + fx["lap_forward_m"] * fwd,
+                    out - _UP),
         }
         goal = np.zeros((F, 3))
         goal_pole = np.zeros((F, 3))
