@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 from synth.config import load_grid, load_sweep
-from synth.constants import EGO16_JOINTS, JOINT_GROUPS, JOINT_INDEX, VIS_OCCLUDED, VIS_OUTSIDE, VIS_VISIBLE
+from synth.constants import (
+    EGO16_JOINTS, JOINT_GROUPS, JOINT_INDEX, OCC_BODY, OCC_GARMENT, OCC_NONE, OCC_SCENE, VIS_OCCLUDED, VIS_OUTSIDE,
+    VIS_VISIBLE,
+)
 from synth.errors import ConfigError
 from synth.grid import grid_points, parse_axis, point_name
 from synth.studies.metrics import METRICS, joint_metrics
@@ -101,6 +104,59 @@ def test_joint_metrics_on_hand_made_frames():
     assert m["pct_outside_all_views"][other] == 100.0 and m["pct_visible_any_view"][other] == 0.0
     with pytest.raises(ValueError, match="visibility must be"):
         joint_metrics(vis[:, :3], np.array([False, False, True, True]))
+    assert np.isnan(m["apparent_size_px"]).all() and np.isnan(m["pct_view_occluded_body"]).all()
+
+
+def test_occluder_kinds_and_apparent_size_metrics_on_hand_made_frames():
+    V, O, X = VIS_VISIBLE, VIS_OCCLUDED, VIS_OUTSIDE
+    vis = np.full((2, 4, 16), X, np.uint8)
+    occ = np.zeros((2, 4, 16), np.uint8)
+    size = np.full((2, 4, 16), np.nan, np.float32)
+    hand = JOINT_INDEX["left_hand"]
+    vis[:, :, hand] = [[V, O, O, X], [O, V, V, O]]  # 7 (frame, view) pairs in the image, 3 visible
+    occ[:, :, hand] = [[OCC_NONE, OCC_BODY, OCC_GARMENT, OCC_NONE], [OCC_SCENE, OCC_NONE, OCC_NONE, OCC_BODY]]
+    size[:, :, hand] = [[40.0, 99.0, 99.0, np.nan], [99.0, 10.0, 20.0, 99.0]]  # only visible pairs count
+    m = joint_metrics(vis, np.array([False, False, True, True]), occ, size)
+    assert m["pct_view_occluded_body"][hand] == pytest.approx(200 / 7)
+    assert m["pct_view_occluded_garment"][hand] == pytest.approx(100 / 7)
+    assert m["pct_view_occluded_scene"][hand] == pytest.approx(100 / 7)
+    assert m["apparent_size_px"][hand] == 20.0  # median of 40, 10, 20
+    assert np.isnan(m["apparent_size_px"][JOINT_INDEX["head"]])  # never visible
+
+
+def test_apparent_size_matches_opencv_fisheye_projection():
+    """Square roots of the image areas of 10 cm squares facing the camera, projected by OpenCV's fisheye model
+    (equidistant with zero distortion) with a square basis of its own, agree with apparent_size_px."""
+    import cv2
+
+    from synth.geometry.lenses import EquidistantLens
+    from synth.labels.projection import apparent_size_px
+
+    size, fov = 256, np.radians(190.0)
+    lens = EquidistantLens(width=size, height=size, fov_rad=fov)
+    f = (size / 2) / (fov / 2)  # px per radian
+    K = np.array([[f, 0.0, size / 2 - 0.5], [0.0, f, size / 2 - 0.5], [0.0, 0.0, 1.0]])
+    rng = np.random.default_rng(0)
+    theta = rng.uniform(0.0, np.radians(75.0), 40)
+    phi = rng.uniform(-np.pi, np.pi, 40)
+    dist = rng.uniform(0.3, 1.5, 40)
+    rays = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)], -1)
+    points = (dist[:, None] * rays).reshape(40, 1, 1, 3)
+    ours = apparent_size_px(points, [lens])[:, 0, 0]
+    ref = []
+    for p, r in zip(points[:, 0, 0], rays):
+        a = np.cross(r, [0.0, 1.0, 0.0])  # another basis of the square's plane than the library's
+        a /= np.linalg.norm(a)
+        b = np.cross(r, a)
+        corners = np.array([p + 0.05 * a, p - 0.05 * a, p + 0.05 * b, p - 0.05 * b])
+        uv, _ = cv2.fisheye.projectPoints(corners[None], np.zeros(3), np.zeros(3), K, np.zeros(4))
+        uv = uv[0]
+        da, db = uv[0] - uv[1], uv[2] - uv[3]
+        ref.append(np.sqrt(abs(da[0] * db[1] - da[1] * db[0])))
+    assert np.allclose(ours, ref, rtol=0.01)
+    # On the axis at distance d the square spans 2 atan(0.05 / d) rad each way.
+    on_axis = apparent_size_px(np.array([[[[0.0, 0.0, 0.5]]]]), [lens])[0, 0, 0]
+    assert on_axis == pytest.approx(2 * f * np.arctan(0.05 / 0.5), rel=1e-6)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -131,6 +187,10 @@ def test_grid_study_end_to_end_resumes_and_keeps_infeasible_points(tmp_path):
     ok = [r for r in rows if r["rig.front_to_rear_m"] == "0.3700" and r["scope"] == "group" and r["name"] == "all"]
     assert len(ok) == 2 and all(r["feasible"] == "True" and float(r["frames"]) == 32 for r in ok)
     assert all(0 < float(r["pct_visible_any_view"]) < 100 for r in ok)
+    # The hands look larger in the images than the feet (closer to the cameras), and the body hides some joints.
+    groups = {r["name"]: r for r in rows if r["rig.front_to_rear_m"] == "0.3700" and r["scope"] == "group"}
+    assert float(groups["hands"]["apparent_size_px"]) > float(groups["feet"]["apparent_size_px"]) > 0
+    assert float(groups["all"]["pct_view_occluded_body"]) > 0
     table = pq.read_table(out / "study.parquet").to_pylist()
     assert len(table) == len(rows)
     assert table[0]["variant"] == rows[0]["variant"]

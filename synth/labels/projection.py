@@ -59,3 +59,35 @@ def project_joints(joints3d_device_m, T_device_from_camera, lenses: Sequence) ->
         in_image = np.asarray(lens.in_image(np.where(finite[..., None], uv_v, 0.0)), dtype=bool)
         in_fov[:, v] = np.asarray(valid_v, dtype=bool) & finite & in_image
     return JointProjection(cam, uv, in_fov)
+
+
+#: Length (m) of the segment whose image size apparent_size_px reports.
+APPARENT_SIZE_SEGMENT_M = 0.10
+
+
+def apparent_size_px(joints3d_camera_m, lenses: Sequence, segment_m: float = APPARENT_SIZE_SEGMENT_M) -> np.ndarray:
+    """How large each joint appears: the square root of the image area (px^2) of a segment_m x segment_m square
+    centred on the joint and facing the camera (perpendicular to the ray), i.e. px per segment_m, averaged over
+    the directions in the image (a fisheye stretches radial and tangential directions differently).
+
+    joints3d_camera_m: (F, V, J, 3) float64, OpenCV camera frame, metres; lenses: V lenses with `.project`.
+    Returns (F, V, J) float64 px; NaN where the lens cannot map the square's corners.
+    """
+    cam = np.asarray(joints3d_camera_m, dtype=np.float64)
+    h = 0.5 * float(segment_m)
+    ray = cam / np.maximum(np.linalg.norm(cam, axis=-1, keepdims=True), 1e-12)
+    helper = np.where(np.abs(ray[..., 2:3]) < 0.9, np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0]))
+    e1 = np.cross(ray, helper)
+    e1 /= np.linalg.norm(e1, axis=-1, keepdims=True)
+    e2 = np.cross(ray, e1)
+    out = np.full(cam.shape[:-1], np.nan)
+    for v, lens in enumerate(lenses):
+        p = cam[:, v]
+        pts = np.stack([p + h * e1[:, v], p - h * e1[:, v], p + h * e2[:, v], p - h * e2[:, v]], axis=-2)
+        uv, ok = lens.project(pts)
+        uv = np.asarray(uv, dtype=np.float64)
+        ok = np.asarray(ok, dtype=bool).all(axis=-1) & np.isfinite(uv).all(axis=(-1, -2))
+        a, b = uv[..., 0, :] - uv[..., 1, :], uv[..., 2, :] - uv[..., 3, :]
+        area = np.abs(a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0])
+        out[:, v] = np.where(ok, np.sqrt(area), np.nan)
+    return out

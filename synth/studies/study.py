@@ -42,7 +42,9 @@ class VariantResult:
 
     visibility: (F, V, 16) uint8 codes of all its clips' frames; views: V names; rear: (V,) bool;
     d_rh_m: (C,) float64 per clip (NaN without rear cameras); refits: clips whose mount was refitted;
-    d_fr_m: the rig's front-to-rear distance; note: why the variant is infeasible ("" when it is feasible).
+    d_fr_m: the rig's front-to-rear distance; note: why the variant is infeasible ("" when it is feasible);
+    occluder: (F, V, 16) uint8 occluder codes; size_px: (F, V, 16) float32 apparent size, px per 10 cm (NaN where
+    the lens cannot map the joint's neighbourhood).
     """
 
     name: str
@@ -54,14 +56,20 @@ class VariantResult:
     refits: int
     d_fr_m: float
     note: str = ""
+    occluder: np.ndarray | None = None
+    size_px: np.ndarray | None = None
 
 
 def _cache_path(out: Path, name: str) -> Path:
     return out / "variants" / f"{sha256_bytes(name.encode())[:16]}.npz"
 
 
+#: Bumped when a cached variant's arrays change meaning (older caches are recomputed).
+CACHE_VERSION = 2
+
+
 def _cache_key(cfg: RenderConfig, clips: int) -> str:
-    return f"{config_hash(cfg)}:{clips}"
+    return f"v{CACHE_VERSION}:{config_hash(cfg)}:{clips}"
 
 
 def load_cached(out: Path, name: str, cfg: RenderConfig, clips: int) -> VariantResult | None:
@@ -75,7 +83,8 @@ def load_cached(out: Path, name: str, cfg: RenderConfig, clips: int) -> VariantR
                 return None
             return VariantResult(name=name, rig=str(z["rig"]), views=tuple(str(v) for v in z["views"]),
                                  rear=z["rear"].astype(bool), visibility=z["visibility"], d_rh_m=z["d_rh_m"],
-                                 refits=int(z["refits"]), d_fr_m=float(z["d_fr_m"]), note=str(z["note"]))
+                                 refits=int(z["refits"]), d_fr_m=float(z["d_fr_m"]), note=str(z["note"]),
+                                 occluder=z["occluder"], size_px=z["size_px"])
     except (OSError, ValueError, KeyError):
         log.warning("%s: unreadable study cache, computing the variant again", path)
         return None
@@ -85,8 +94,17 @@ def save_cached(out: Path, result: VariantResult, cfg: RenderConfig, clips: int)
     buf = io.BytesIO()
     np.savez_compressed(buf, key=_cache_key(cfg, clips), name=result.name, rig=result.rig,
                         views=np.array(result.views), rear=result.rear, visibility=result.visibility,
-                        d_rh_m=result.d_rh_m, refits=result.refits, d_fr_m=result.d_fr_m, note=result.note)
+                        d_rh_m=result.d_rh_m, refits=result.refits, d_fr_m=result.d_fr_m, note=result.note,
+                        occluder=_or_empty(result.occluder, np.uint8, result.visibility.shape),
+                        size_px=_or_empty(result.size_px, np.float32, result.visibility.shape))
     write_bytes_atomic(_cache_path(out, result.name), buf.getvalue())
+
+
+def _or_empty(array: np.ndarray | None, dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """The array, or NaN/zero filled of `shape` when a result has none (infeasible variants)."""
+    if array is not None:
+        return np.asarray(array, dtype=dtype)
+    return np.full(shape, np.nan if np.issubdtype(dtype, np.floating) else 0, dtype=dtype)
 
 
 def variant_rows(result: VariantResult, point: dict[str, Any], clips: int) -> list[dict[str, Any]]:
@@ -102,7 +120,7 @@ def variant_rows(result: VariantResult, point: dict[str, Any], clips: int) -> li
     if result.note:
         per_joint = {m: np.full(len(EGO16_JOINTS), np.nan) for m in METRICS}
     else:
-        per_joint = joint_metrics(result.visibility, result.rear)
+        per_joint = joint_metrics(result.visibility, result.rear, result.occluder, result.size_px)
     rows = [{**base, "scope": "joint", "name": joint, **{m: float(per_joint[m][j]) for m in METRICS}}
             for j, joint in enumerate(EGO16_JOINTS)]
     rows += [{**base, "scope": "group", "name": group, **values}

@@ -11,6 +11,7 @@ from synth.config import RenderConfig, load_config, load_grid, load_sweep
 from synth.constants import EGO16_JOINTS
 from synth.errors import ConfigError
 from synth.geometry.rig import HeadClearanceError
+from synth.labels.projection import apparent_size_px
 from synth.labels.tables import RigVisibility, write_visibility_tables
 from synth.run.clip import clip_labels
 from synth.scene.sampler import ClipSampler, remount
@@ -64,7 +65,7 @@ class VariantLabeler:
         rig = sampler.rig
         rear_names = {c.name for c in rig.rear_cameras()}
         rear = np.array([v in rear_names for v in rig.views], dtype=bool)
-        vis, d_rh, refits = [], [], 0
+        vis, occ, size, d_rh, refits = [], [], [], [], 0
         for index in range(count):
             try:
                 if shared and index in self.specs:
@@ -81,13 +82,16 @@ class VariantLabeler:
                                      note=exc.problem)
             labels, _ = clip_labels(sampler, spec)
             vis.append(labels.visibility)
+            occ.append(labels.occluder)
+            size.append(apparent_size_px(labels.joints3d_camera, rig.lenses).astype(np.float32))
             d_rh.append(spec.mount.d_rh_m)
             refits += bool(spec.mount.refit_m)
         frames = sum(v.shape[0] for v in vis)
         log.info("%s: %d clips, %d frames, D-RH %.1f-%.1f cm, %d refits", rig.label, count, frames,
                  100 * np.nanmin(d_rh), 100 * np.nanmax(d_rh), refits)
         return VariantResult(name=name, rig=rig.label, views=rig.views, rear=rear, visibility=np.concatenate(vis),
-                             d_rh_m=np.array(d_rh, dtype=np.float64), refits=refits, d_fr_m=rig.front_to_rear_m)
+                             d_rh_m=np.array(d_rh, dtype=np.float64), refits=refits, d_fr_m=rig.front_to_rear_m,
+                             occluder=np.concatenate(occ), size_px=np.concatenate(size))
 
 
 def rig_visibility(variants: list[tuple[str, RenderConfig]], config_dir: Path,
