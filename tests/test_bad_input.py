@@ -257,6 +257,10 @@ CASES: list[Case] = [
          _config("motion: {weights: {walk: 1.0, moonwalk: 2.0}}\n")),
     Case("motion-weights-all-zero", "synth", L, "c.yaml: motion.weights",
          _config("motion: {families: [walk], weights: {walk: 0.0}}\n")),
+    Case("hdri-builtin-unknown-folder", "synth", L, "c.yaml: appearance.hdri_files[0]",
+         _config("appearance: {hdri_files: ['builtin:skies/*.exr']}\n")),
+    Case("hdri-builtin-no-match", "synth", L, "c.yaml: appearance.hdri_files[0]",
+         _config("appearance: {hdri_files: ['builtin:hdri/*.hdr']}\n")),
     Case("motion-gaze-bad-range", "synth", L, "c.yaml: motion.gaze.hold_s",
          _config("motion: {gaze: {probability: 0.5, hold_s: [2.0, 1.0]}}\n")),
     # --------------------------------------------------------------------------------------------- assets

@@ -195,7 +195,9 @@ class SunSpec:
 
 @dataclass(frozen=True)
 class Environment:
-    """Ground, sky and sun of one clip; `hdri_path` (equirectangular image) replaces the gradient sky if set."""
+    """Ground, sky and sun of one clip; `hdri_path` (equirectangular image) replaces the gradient sky if set, turned
+    by hdri_rotation_rad about the vertical, scaled by hdri_strength and multiplied by hdri_tint_rgb (a white-balance
+    error: linear RGB, unit mean)."""
 
     ground: GroundSpec
     sky: SkySpec
@@ -203,6 +205,7 @@ class Environment:
     hdri_path: str | None = None
     hdri_strength: float = 1.0
     hdri_rotation_rad: float = 0.0
+    hdri_tint_rgb: RGB = (1.0, 1.0, 1.0)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -219,4 +222,5 @@ class Environment:
             hdri_path=d.get("hdri_path"),
             hdri_strength=d.get("hdri_strength", 1.0),
             hdri_rotation_rad=d.get("hdri_rotation_rad", 0.0),
+            hdri_tint_rgb=tuple(d.get("hdri_tint_rgb", (1.0, 1.0, 1.0))),
         )

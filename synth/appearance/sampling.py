@@ -15,11 +15,13 @@ from synth.appearance.model import (
     Environment,
     GroundSpec,
     LooseGarment,
+    RGB,
     Shoes,
     SkySpec,
     SunSpec,
     Top,
 )
+from synth.builtin import builtin_file, is_builtin_ref
 from synth.constants import BODY_PARTS
 from synth.errors import AssetError
 
@@ -53,6 +55,11 @@ NEUTRAL_CLOTH_SRGB8: tuple[tuple[int, int, int], ...] = (
 NEUTRAL_CLOTH_PROB = 0.45
 #: Sun colour temperature range (K): low sun is warmer.
 SUN_TEMPERATURE_K = (3500.0, 6500.0)
+#: Range of the colour temperature (K) a camera's white balance is mistakenly set for when an HDRI lights the clip
+#: (6500 K: neutral); the image is tinted by white_balance_tint.
+HDRI_WHITE_BALANCE_K = (4500.0, 9000.0)
+#: The neutral white point (K).
+NEUTRAL_WHITE_K = 6500.0
 
 
 def srgb8_to_linear(rgb8: Sequence[float]) -> np.ndarray:
@@ -203,9 +210,15 @@ def blackbody_rgb(temperature_k: float) -> tuple[float, float, float]:
 
 
 def validate_hdri_paths(paths: Sequence[str | Path]) -> tuple[str, ...]:
-    """Absolute paths of the configured HDRIs; AssetError naming the first missing or unsupported file."""
+    """Absolute paths of the configured HDRIs (`builtin:` references stay references); AssetError naming the first
+    missing or unsupported file."""
     out = []
     for p in paths:
+        if is_builtin_ref(str(p)):  # data of the bpy wheel: checked, and kept as its portable reference
+            if not builtin_file(str(p)).is_file():
+                raise AssetError(f"HDRI {str(p)!r} not found in the installed bpy wheel; fix appearance.hdri_files")
+            out.append(str(p))
+            continue
         path = Path(p).expanduser()
         if not path.is_file():
             raise AssetError(f"HDRI {str(p)!r} not found; fix appearance.hdri_files or place the file there")
@@ -253,23 +266,24 @@ def sample_environment(rng: np.random.Generator, hdri_paths: Sequence[str | Path
     zenith = srgb8_to_linear((rng.uniform(40, 110), rng.uniform(90, 160), rng.uniform(170, 240)))
     horizon = srgb8_to_linear((rng.uniform(170, 230), rng.uniform(185, 235), rng.uniform(200, 245)))
     sky = SkySpec(_rgb(zenith), _rgb(horizon), float(round(rng.uniform(0.6, 1.5), 3)))
-    hdri = None
+    hdri, tint = None, (1.0, 1.0, 1.0)
     if hdris and rng.random() < hdri_probability:
         hdri = hdris[rng.integers(len(hdris))]
+        tint = white_balance_tint(float(rng.uniform(*HDRI_WHITE_BALANCE_K)))
     return Environment(ground=ground, sky=sky, sun=sun, hdri_path=hdri,
                        hdri_strength=float(round(rng.uniform(0.6, 1.4), 3)),
-                       hdri_rotation_rad=float(round(rng.uniform(0, 2 * math.pi), 5)))
+                       hdri_rotation_rad=float(round(rng.uniform(0, 2 * math.pi), 5)), hdri_tint_rgb=tint)
+
+
+def white_balance_tint(temperature_k: float) -> RGB:
+    """Linear-RGB gains (unit mean) of a white balance set for temperature_k under 6500 K light: below 6500 K the
+    image turns blue, above it warm (the gains divide out the assumed illuminant's colour)."""
+    gains = np.asarray(blackbody_rgb(NEUTRAL_WHITE_K)) / np.asarray(blackbody_rgb(temperature_k))
+    gains = gains / gains.mean()
+    return tuple(float(round(g, 4)) for g in gains)
 
 
 def appearance_from_config(rng: np.random.Generator, appearance_cfg, parts_available: Collection[str] = BODY_PARTS
                            ) -> Appearance:
     """sample_appearance with the `appearance:` config section (synth.config.AppearanceConfig)."""
     return sample_appearance(rng, parts_available, appearance_cfg.loose_garment_probability)
-
-
-def environment_from_config(rng: np.random.Generator, appearance_cfg, base_dir: str | Path | None = None
-                            ) -> Environment:
-    """sample_environment with the `appearance:` config section; relative HDRI paths resolve against base_dir."""
-    base = Path(base_dir) if base_dir is not None else Path.cwd()
-    paths = [p if Path(p).expanduser().is_absolute() else base / p for p in appearance_cfg.hdri_files]
-    return sample_environment(rng, paths)

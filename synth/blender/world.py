@@ -10,6 +10,7 @@ from mathutils import Vector
 
 from synth.appearance.model import Environment
 from synth.blender import nodes as N
+from synth.builtin import builtin_file, is_builtin_ref
 from synth.errors import AssetError
 
 
@@ -24,7 +25,7 @@ def build_world(env: Environment, old: "bpy.types.World | None" = None) -> "bpy.
     tree = world.node_tree
     bg = next(n for n in tree.nodes if n.bl_idname == "ShaderNodeBackground")
     if env.hdri_path:
-        path = Path(env.hdri_path)
+        path = builtin_file(env.hdri_path) if is_builtin_ref(env.hdri_path) else Path(env.hdri_path)
         if not path.is_file():
             raise AssetError(f"HDRI {str(path)!r} not found; fix appearance.hdri_files or place the file there")
         tex = N.node(tree, "ShaderNodeTexEnvironment")
@@ -32,7 +33,10 @@ def build_world(env: Environment, old: "bpy.types.World | None" = None) -> "bpy.
         mapping = N.node(tree, "ShaderNodeMapping", {"Rotation": (0.0, 0.0, env.hdri_rotation_rad)})
         N.link(tree, N.node(tree, "ShaderNodeTexCoord").outputs["Generated"], mapping.inputs["Vector"])
         N.link(tree, mapping.outputs["Vector"], tex.inputs["Vector"])
-        N.link(tree, tex.outputs["Color"], bg.inputs["Color"])
+        tint = N.node(tree, "ShaderNodeVectorMath", operation="MULTIPLY")
+        tint.inputs[1].default_value = tuple(env.hdri_tint_rgb)
+        N.link(tree, tex.outputs["Color"], tint.inputs[0])
+        N.link(tree, tint.outputs["Vector"], bg.inputs["Color"])
         bg.inputs["Strength"].default_value = env.hdri_strength
         return world
     # Gradient: horizon colour at and below the horizon, zenith colour straight up (sqrt falloff).

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from synth.assets import ResolvedAssets, is_asset_ref, resolve_config_assets
+from synth.builtin import expand_builtin, is_builtin_ref
 from synth.config import RenderConfig
 from synth.errors import CONFIG_PLACEHOLDER, ConfigError
 
@@ -36,12 +37,16 @@ class ContentFiles:
                                           for p in self.resolve(app.clothing_files, "appearance.clothing_files")}
 
     def resolve(self, values: tuple[str, ...], where: str, must_match: bool = True) -> list[Path]:
-        """Files named by a config list: `asset:` references through the manifest, else paths/globs relative to
-        the config file (ConfigError naming `where[i]` when a pattern matches nothing and must_match)."""
+        """Files named by a config list: `asset:` references through the manifest, `builtin:` globs in the free data
+        the installed bpy wheel ships (builtin_paths), else paths/globs relative to the config file (ConfigError
+        naming `where[i]` when a pattern matches nothing and must_match)."""
         files: list[Path] = []
         for i, pattern in enumerate(values):
             if is_asset_ref(pattern):
                 files.extend(self.assets.paths(pattern))
+                continue
+            if is_builtin_ref(pattern):
+                files.extend(Path(ref) for ref in expand_builtin(pattern, f"{where}[{i}]"))
                 continue
             p = Path(pattern).expanduser()
             if not p.is_absolute() and self.config_dir is not None:
