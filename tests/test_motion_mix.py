@@ -59,7 +59,8 @@ def test_gaze_overlay_turns_the_head_both_ways_within_the_joint_limits():
         yaw.append(np.degrees(np.arctan2(np.cross(f0[:, :2], f1[:, :2]), (f0[:, :2] * f1[:, :2]).sum(-1))))
     pitch, yaw = np.concatenate(pitch), np.concatenate(yaw)
     assert pitch.min() < -25 and pitch.max() > 15, (pitch.min(), pitch.max())
-    assert yaw.min() < -30 and yaw.max() > 30 and np.abs(yaw).max() < 55, (yaw.min(), yaw.max())  # 50 deg, seen in projection
+    # 50 deg of yaw at most; measured in the horizontal projection of a pitched head it reads a little larger.
+    assert yaw.min() < -30 and yaw.max() > 30 and np.abs(yaw).max() < 55, (yaw.min(), yaw.max())
 
 
 def test_gaze_probability_zero_leaves_clips_as_they_were_and_every_family_stays_plausible():

@@ -30,8 +30,8 @@ CHAIR_CONTACT_GAP_M = 0.004
 CHAIR_BODY_GAP_M = 0.015
 #: Body vertices this far (m) below the hip joints at most can rest on the seat (lower ones are calves and feet).
 CHAIR_SEAT_BAND_M = 0.25
-#: Table: chance a seated clip has one, top height above the highest knee joint (m), overhang of its edge over the thighs in
-#: front of the hips (m), depth and width (m), board thickness (m), leg size (m), clearance to the body (m).
+#: Table: chance a seated clip has one, top height above the highest knee joint (m), overhang of its edge over the
+#: thighs in front of the hips (m), depth and width (m), board thickness (m), leg size (m), clearance to the body (m).
 TABLE_PROBABILITY = 0.6
 TABLE_ABOVE_KNEES_M = (0.12, 0.22)
 TABLE_EDGE_AHEAD_M = (0.22, 0.40)
@@ -46,7 +46,8 @@ CHAIR_WOOD_SCALE_M = (0.03, 0.08)
 
 
 def _box(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An axis-aligned box from corner lo (3,) to hi (3,): vertices (8, 3), outward triangles (12, 3) int32."""
+    """An axis-aligned box from corner lo (3,) to hi (3,): vertices (8, 3) (index 4 z + 2 y + x of the corner, 0 = lo,
+    1 = hi per axis) and triangles (12, 3) int32."""
     v = np.array([[x, y, z] for z in (lo[2], hi[2]) for y in (lo[1], hi[1]) for x in (lo[0], hi[0])], np.float64)
     quads = [(0, 2, 3, 1), (4, 5, 7, 6), (0, 1, 5, 4), (2, 6, 7, 3), (0, 4, 6, 2), (1, 3, 7, 5)]
     faces = [(a, b, c) for a, b, c, d in quads] + [(a, c, d) for a, b, c, d in quads]
