@@ -5,7 +5,12 @@ environment, clip after clip in alternating order (each variant loaded once per 
 frames, as `synth render` does), so machine load drifts hit all variants alike:
   sky    the procedural gradient sky and sun (the look without an HDRI);
   hdri   the same clip lit by one of the bpy wheel's CC0 world HDRIs (`builtin:hdri/*.exr`, 1024 x 512; the clip
-         index picks it).
+         index picks it);
+  effects the sky look with the clip's camera effects (exposure, white balance, vignetting, sensor noise, JPEG
+         quality: `appearance.camera_effects`), which replace Blender's image write by our own;
+  hair   the sky look with long strand hair (`appearance.hair`: the default's costliest style, 3000 strands at the
+         top of its strand range, Principled Hair BSDF).
+Only effects applies camera effects, only hair has strands.
 Only the render of the four views is timed (scene loading is not; the first frame of a clip includes the world's
 set-up in Cycles). Usage:
     python bench/appearance_cost.py [--clips 2] [--frames 2] [--resolution 256]
@@ -29,6 +34,17 @@ from bench.common import write_result  # noqa: E402
 CONFIG = REPO / "render_configs" / "default.yaml"
 
 
+def long_hair(spec):
+    """Long strand hair at the top of the default's strand range, grown on the clip's body."""
+    from synth.appearance.hair import HairStyle, grow_on_body
+    from synth.scene.spec import camera_centres_head
+
+    style = HairStyle(style="long", length_m=0.4, num_strands=3000, root_radius_m=0.0004, tip_radius_m=0.00016,
+                      volume_m=0.015, clumps=120, clumping=0.3, curl_radius_m=0.0, curl_period_m=0.04,
+                      frizz_m=0.002, melanin=0.5, melanin_redness=0.3, roughness=0.3, seed=int(spec.index))
+    return grow_on_body(style, spec.posed, camera_centres_head(spec.mount, spec.rig))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clips", type=int, default=2)
@@ -47,15 +63,18 @@ def main() -> int:
     sampler = ClipSampler(cfg, CONFIG.parent)
     hdris = expand_builtin("builtin:hdri/*.exr")
     scene = BlenderScene(load_blender(cfg))
-    times: dict[str, list[float]] = {"sky": [], "hdri": []}
+    variants = ("sky", "hdri", "effects", "hair")
+    times: dict[str, list[float]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(args.clips):
             spec, _ = sampler.sample(index)
-            for variant in ("sky", "hdri") if index % 2 == 0 else ("hdri", "sky"):
+            for variant in variants if index % 2 == 0 else variants[::-1]:
                 look = dataclasses.replace(spec.environment.look, hdri_path=None)
                 if variant == "hdri":
                     look = dataclasses.replace(look, hdri_path=hdris[index % len(hdris)], hdri_strength=1.0)
-                clip = dataclasses.replace(spec, environment=dataclasses.replace(spec.environment, look=look))
+                clip = dataclasses.replace(spec, environment=dataclasses.replace(spec.environment, look=look),
+                                           camera_effects=spec.camera_effects if variant == "effects" else None,
+                                           hair=long_hair(spec) if variant == "hair" else None)
                 scene.load(clip)  # once per clip, as `synth render` does; its first frame pays the world's set-up
                 for f in range(clip.num_frames):
                     scene.set_frame(f, clip.T_world_from_device[f])
@@ -65,17 +84,20 @@ def main() -> int:
                     times[variant].append(time.perf_counter() - t0)
                     print(f"clip {index} frame {f} {variant}: {times[variant][-1]:.2f} s", flush=True)
     scene.close()
-    ratios = [h / s for s, h in zip(times["sky"], times["hdri"])]
     result = {
         "resolution": args.resolution, "preset": cfg.render.preset, "frames": len(times["sky"]),
         "seconds_per_frame": {k: statistics.mean(v) for k, v in times.items()},
-        "hdri_over_sky": {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)},
         "per_frame_s": times,
     }
+    for variant in ("hdri", "effects", "hair"):
+        ratios = [x / s for s, x in zip(times["sky"], times[variant])]
+        result[f"{variant}_over_sky"] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
     path = write_result("appearance_cost", result)
-    print(f"sky {result['seconds_per_frame']['sky']:.2f} s/frame, hdri {result['seconds_per_frame']['hdri']:.2f} "
-          f"s/frame: hdri/sky {result['hdri_over_sky']['median']:.2f}x (median of {len(ratios)} frame pairs); "
-          f"wrote {path}")
+    spf = result["seconds_per_frame"]
+    print(f"sky {spf['sky']:.2f} s/frame, hdri {spf['hdri']:.2f}, sky with camera effects {spf['effects']:.2f}, "
+          f"sky with long hair {spf['hair']:.2f}: hdri/sky {result['hdri_over_sky']['median']:.2f}x, "
+          f"effects/sky {result['effects_over_sky']['median']:.3f}x, hair/sky {result['hair_over_sky']['median']:.2f}x "
+          f"(medians of {len(times['sky'])} frame pairs); wrote {path}")
     return 0
 
 

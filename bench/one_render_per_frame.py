@@ -52,9 +52,11 @@ def main() -> int:
             layouts = {"four_renders": (args.size, 4), "one_render_4x_pixels": (2 * args.size, 1)}
             times: dict[str, list[float]] = {}
             for name, (size, n_views) in layouts.items():  # one Blender scene per process at a time: in turn
+                # Camera effects off: Cycles' own images.
                 cfg = load_config(CONFIG, overrides={"rig": {"resolution": size},
                                                      "clips": {"frames": args.frames + 1},
-                                                     "render": {"device": "cpu", "preset": preset}})
+                                                     "render": {"device": "cpu", "preset": preset},
+                                                     "appearance": {"camera_effects": None}})
                 gen = ClipSampler(cfg, CONFIG.parent)
                 spec, _ = gen.sample(CLIP_INDEX)
                 r = BlenderRenderer(cfg, log_path=work / "blender.log")

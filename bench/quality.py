@@ -214,8 +214,10 @@ class Bench:
         from synth.run.clip import clip_labels
         from synth.scene.sampler import ClipSampler
 
+        # Camera effects off: this measures Cycles' own images (sensor noise would swamp its noise).
         self.cfg = load_config(CONFIG, overrides={"rig": {"resolution": size}, "render": {"device": "cpu"},
-                                                  "clips": {"frames": max(frames) + 1}})
+                                                  "clips": {"frames": max(frames) + 1},
+                                                  "appearance": {"camera_effects": None}})
         self.sampler = ClipSampler(self.cfg, CONFIG.parent)
         self.work = work
         self.default = RenderSettings.from_config(self.cfg.render, jpeg_quality=self.cfg.output.jpeg_quality)

@@ -71,8 +71,10 @@ class _Worker:
             render["camera"] = "native"
         if self.kind == "previous":
             render.update(PREVIOUS_DEFAULT)
+        # Camera effects off: Cycles' own images, as the bare loop writes them.
         cfg = load_config(CONFIG, overrides={"rig": {"resolution": resolution}, "clips": {"frames": frames},
-                                             "render": render})
+                                             "render": render,
+                                             "appearance": {"camera_effects": None}})
         self.cfg = cfg
         self.gen = ClipSampler(cfg, CONFIG.parent, backend=self.backend)
         self.content, _ = self.gen.sample(CLIP_INDEX)

@@ -59,6 +59,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    source = Path(args.dataset)
+    if source.is_file() or source.suffix.lower() in (".yaml", ".yml"):
+        return _preview_config(args, source)
+    if args.random is not None:
+        from synth.viz.variety import dataset_variety
+
+        out = dataset_variety(source, args.random, seed=args.seed, out=Path(args.out) if args.out else None)
+        print(f"wrote {out}")
+        return 0
     if args.blend:
         from synth.run.blender import save_blend_preview
 
@@ -69,6 +78,27 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
     out = preview(Path(args.dataset), clip_id=args.clip, frames=args.frames, out=Path(args.out) if args.out else None)
     print(f"wrote {out}")
+    return 0
+
+
+def _preview_config(args: argparse.Namespace, config: Path) -> int:
+    """`synth preview CONFIG --random N`: render one frame of N random clips of the config."""
+    from synth.config import load_config
+    from synth.errors import ConfigError
+
+    if args.random is None:
+        raise ConfigError(str(config), "--random", "a config is previewed by rendering random clips of it: give "
+                                                   "--random N (or give a dataset directory)")
+    render = {"preset": args.preset}
+    if args.threads is not None:
+        render["threads"] = args.threads
+    cfg = load_config(config, overrides={"rig": {"resolution": args.resolution}, "render": render})
+    from synth.run.variety import render_variety
+
+    out = Path(args.out) if args.out else Path(f"variety_{config.stem}.png")
+    print(f"rendering the middle frame of {args.random} random clips of {config} at {args.resolution} px "
+          f"({args.preset} preset)", flush=True)
+    print(f"wrote {render_variety(cfg, config.resolve().parent, args.random, out, seed=args.seed)}")
     return 0
 
 
@@ -186,12 +216,20 @@ def register(sub: argparse._SubParsersAction, commands: dict[str, Callable[[argp
     p.add_argument("--sizes-only", action="store_true", help="check file sizes only (fast)")
     commands["verify"] = cmd_verify
 
-    p = sub.add_parser("preview", help="contact sheet of a clip's views with projected joints")
-    p.add_argument("dataset")
+    p = sub.add_parser("preview", help="contact sheet of a clip's views with projected joints; with --random N, "
+                                       "one frame of N random clips of a dataset or of a config (rendered)")
+    p.add_argument("dataset", metavar="DATASET_OR_CONFIG",
+                   help="a dataset directory, or a render config (.yaml) to render --random N clips of")
     p.add_argument("--clip", default=None)
     p.add_argument("--frames", type=frame_list, default=None, help="comma-separated frame indices")
     p.add_argument("--out", default=None)
     p.add_argument("--blend", default=None, help="save the assembled Blender scene of the clip to this .blend")
+    p.add_argument("--random", type=positive_int, default=None, metavar="N",
+                   help="a variety sheet: the middle frame of N random clips")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="which random clips (--random)")
+    p.add_argument("--resolution", type=positive_int, default=128, help="px, rendering a config (--random)")
+    p.add_argument("--preset", default="draft", help="render preset, rendering a config (--random)")
+    p.add_argument("--threads", type=non_negative_int, default=None, help="render threads (default: all cores)")
     commands["preview"] = cmd_preview
 
     p = sub.add_parser("export", help="export a dataset to another layout")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from synth.constants import DEFAULT_HEATMAP_SIGMA_PX, DEFAULT_HEATMAP_SIZE, VIEWS
+from synth.constants import DEFAULT_HEATMAP_SIGMA_PX, DEFAULT_HEATMAP_SIZE, HAIR_STYLES, NO_HAIR, VIEWS
 from synth.errors import ConfigError
 from synth.grid import GridAxis, axis_from_value, grid_points, point_name, point_overrides
 from synth.render_settings import RenderSettings
@@ -369,6 +369,122 @@ class MotionConfig(FrozenModel):
         return self
 
 
+def _range(v: tuple[float, float], low: float, high: float, what: str) -> tuple[float, float]:
+    if not low <= v[0] <= v[1] <= high:
+        raise ValueError(f"need {low:g} <= low <= high <= {high:g} ({what}), got {list(v)}")
+    return v
+
+
+class CameraEffectsConfig(FrozenModel):
+    """What the head-mounted cameras do to the rendered light, each a [low, high] range sampled per clip
+    (synth/appearance/camera_effects.py; recorded in clip.json "camera_effects"). A range with low == high fixes
+    the value."""
+
+    exposure_ev: tuple[float, float] = Field((-0.7, 0.5), description="exposure per camera, stops (uniform)")
+    white_balance_k: tuple[float, float] = Field(
+        (5500.0, 7500.0), description="colour temperature each camera's white balance assumes under 6500 K light, "
+                                      "kelvin (uniform; 6500: neutral, lower: bluer, higher: warmer)")
+    vignetting: tuple[float, float] = Field((0.1, 0.5), description="light lost at the image circle's rim, per "
+                                                                    "camera (uniform; 0: none)")
+    noise_probability: float = Field(0.8, ge=0.0, le=1.0, description="share of clips with sensor noise")
+    full_well_e: tuple[float, float] = Field((1500.0, 20000.0), description="electrons at linear signal 1 (shot "
+                                                                            "noise; log-uniform; fewer: noisier)")
+    read_noise: tuple[float, float] = Field((0.0005, 0.004), description="signal-independent noise, standard "
+                                                                         "deviation in linear units (uniform)")
+    jpeg_quality: tuple[int, int] | None = Field(
+        (75, 95), description="JPEG quality per clip (uniform integer); null: output.jpeg_quality")
+    monochrome_probability: float = Field(0.0, ge=0.0, le=1.0, description="share of clips rendered as a "
+                                                                           "monochrome (IR tracking) camera sees")
+
+    @field_validator("exposure_ev")
+    @classmethod
+    def _exposure(cls, v):
+        return _range(v, -8.0, 8.0, "stops")
+
+    @field_validator("white_balance_k")
+    @classmethod
+    def _kelvin(cls, v):
+        return _range(v, 1500.0, 20000.0, "kelvin")
+
+    @field_validator("vignetting")
+    @classmethod
+    def _vignetting(cls, v):
+        return _range(v, 0.0, 1.0, "fraction of the light")
+
+    @field_validator("full_well_e")
+    @classmethod
+    def _full_well(cls, v):
+        return _range(v, 1.0, 1e7, "electrons")
+
+    @field_validator("read_noise")
+    @classmethod
+    def _read_noise(cls, v):
+        return _range(v, 0.0, 1.0, "linear units")
+
+    @field_validator("jpeg_quality")
+    @classmethod
+    def _quality(cls, v):
+        return v if v is None else _range(v, 1, 100, "JPEG quality")
+
+
+class HairConfig(FrozenModel):
+    """Strand hair drawn per clip (synth/appearance/hair.py; recorded in clip.json "hair"). Ranges are [low, high],
+    uniform; lengths in metres."""
+
+    styles: dict[str, float] = Field(
+        {"none": 0.05, "buzz": 0.15, "short": 0.3, "bob": 0.1, "long": 0.2, "ponytail": 0.1, "bun": 0.1},
+        description="probability of each style ('none': no strands, the scalp painted); lengths per style in "
+                    "synth/appearance/hair.py STYLE_LENGTH_M")
+    strands: tuple[int, int] = Field((1500, 3000), description="strands grown per clip")
+    strand_radius_m: tuple[float, float] = Field((0.0003, 0.0005), description="strand radius at the root (tips "
+                                                                                "taper to 0.4 of it)")
+    volume_m: tuple[float, float] = Field((0.003, 0.02), description="how far the hair stands off the scalp")
+    clumping: tuple[float, float] = Field((0.0, 0.6), description="pull of strand tips towards clump guides")
+    curl_probability: float = Field(0.3, ge=0.0, le=1.0, description="share of clips with curly hair")
+    curl_radius_m: tuple[float, float] = Field((0.003, 0.012), description="curl helix radius")
+    curl_period_m: tuple[float, float] = Field((0.02, 0.06), description="strand length per curl turn")
+    frizz_m: tuple[float, float] = Field((0.0, 0.004), description="random displacement at the tips")
+    melanin: tuple[float, float] = Field((0.1, 0.95), description="Principled Hair melanin (0 white/blond, 1 black)")
+    melanin_redness: tuple[float, float] = Field((0.0, 0.7), description="share of pheomelanin (red)")
+    roughness: tuple[float, float] = Field((0.25, 0.4), description="Principled Hair roughness")
+
+    @field_validator("styles")
+    @classmethod
+    def _styles(cls, v):
+        known = (NO_HAIR, *HAIR_STYLES)
+        unknown = sorted(set(v) - set(known))
+        if unknown:
+            raise ValueError(f"unknown hair styles {unknown}; use some of {list(known)}")
+        if any(p < 0 for p in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("style probabilities must be >= 0 with a positive sum")
+        return v
+
+    @field_validator("strands")
+    @classmethod
+    def _strands(cls, v):
+        return _range(v, 1, 100000, "strands")
+
+    @field_validator("strand_radius_m")
+    @classmethod
+    def _radius(cls, v):
+        return _range(v, 1e-5, 0.005, "m")
+
+    @field_validator("volume_m", "curl_radius_m", "frizz_m")
+    @classmethod
+    def _small_lengths(cls, v):
+        return _range(v, 0.0, 0.1, "m")
+
+    @field_validator("curl_period_m")
+    @classmethod
+    def _period(cls, v):
+        return _range(v, 0.005, 0.5, "m")
+
+    @field_validator("clumping", "melanin", "melanin_redness", "roughness")
+    @classmethod
+    def _unit(cls, v):
+        return _range(v, 0.0, 1.0, "fraction")
+
+
 class AppearanceConfig(FrozenModel):
     loose_garment_probability: float = Field(0.35, ge=0.0, le=1.0)
     hdri_files: tuple[str, ...] = Field((), description="equirectangular HDRIs to light with (paths or 'asset:' refs)")
@@ -380,6 +496,10 @@ class AppearanceConfig(FrozenModel):
     clothing_files: tuple[str, ...] = Field(
         (), description="simulated clothing Alembic caches paired with the npz motions (e.g. 'asset:bedlam_clothing')"
     )
+    hair: HairConfig | None = Field(None, description="strand hair per clip; null: the scalp painted only")
+    camera_effects: CameraEffectsConfig | None = Field(
+        None, description="exposure, white balance, vignetting, sensor noise, JPEG quality and monochrome sampled "
+                          "per clip; null: the images as Cycles renders them")
 
 
 class AssetsConfig(FrozenModel):

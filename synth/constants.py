@@ -89,11 +89,17 @@ VIS_OCCLUDED = 1
 VIS_VISIBLE = 2
 
 #: Occluder codes: what the camera->joint ray hit first. The renderer's object-index pass uses the same codes
-#: (body, garment and scene objects carry pass index OCC_BODY, OCC_GARMENT, OCC_SCENE; 0 is the background).
+#: (body, garment, scene and hair objects carry pass index OCC_BODY, OCC_GARMENT, OCC_SCENE, OCC_HAIR; 0 is the
+#: background).
 OCC_NONE = 0
 OCC_BODY = 1
 OCC_GARMENT = 2
 OCC_SCENE = 3
+OCC_HAIR = 4
+
+#: Strand hair styles (synth/appearance/hair.py) and the style key of a clip without strands.
+HAIR_STYLES: tuple[str, ...] = ("buzz", "short", "bob", "long", "ponytail", "bun")
+NO_HAIR = "none"
 
 #: Half side of the square ground at z = 0 every clip stands on (labels ray-cast it, Cycles renders it), m.
 GROUND_HALF_SIZE_M = 200.0

@@ -61,7 +61,8 @@ def rendered(tmp_path_factory):
     from synth.run.blender import load_blender
 
     cfg = load_config(REPO / "render_configs" / "default.yaml", overrides={
-        "rig": {"resolution": RES}, "clips": {"frames": 1}, "appearance": {"loose_garment_probability": 1.0},
+        "rig": {"resolution": RES}, "clips": {"frames": 1},
+        "appearance": {"loose_garment_probability": 1.0, "hair": None},
         "render": {"preset": "draft", "samples": 2, "device": "cpu", "threads": 1}})
     settings = load_blender(cfg)
     from synth.blender.scene import BlenderScene

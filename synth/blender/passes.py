@@ -48,6 +48,15 @@ def read_multilayer_exr(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def read_exr_rgb(path: Path) -> np.ndarray:
+    """(H, W, 3) float32 RGB of a single-layer EXR (row 0 = top)."""
+    oiio = oiio_module()
+    buf = oiio.ImageBuf(str(path))
+    if buf.has_error:
+        raise OSError(f"cannot read {path}: {buf.geterror()}")
+    return np.asarray(buf.get_pixels(oiio.FLOAT), dtype=np.float32)[..., :3]
+
+
 def write_depth_exr(path: Path, depth_m: np.ndarray) -> None:
     """Write (H, W) float32 metres as a single-channel ("Z") EXR, atomically."""
     oiio = oiio_module()

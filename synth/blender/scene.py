@@ -12,9 +12,13 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from synth.appearance import camera_effects as FX
 from synth.appearance.bodymap import body_landmarks, paint_fields
+from synth.appearance.hair import Hair
 from synth.appearance.model import Appearance, Environment
 from synth.blender import cameras as C
+from synth.blender import display as D
+from synth.blender import hair as HAIR
 from synth.blender import materials as M
 from synth.blender import meshes as ME
 from synth.blender import passes as P
@@ -86,9 +90,15 @@ class BlenderScene:
         self._body_obj: bpy.types.Object | None = None
         self._body_vertices: np.ndarray | None = None
         self._garments: list[tuple[bpy.types.Object, np.ndarray]] = []
+        self._hair_obj: bpy.types.Object | None = None
+        self._T_world_from_head: np.ndarray | None = None
         self._occluders: list[bpy.types.Object] = []
         self._rig = None
         self._seed = 0
+        self._frame = 0
+        self._effects: FX.CameraEffects | None = None
+        self._field_angle: dict[str, tuple[np.ndarray, float]] = {}
+        self._lenses: dict[str, object] = {}
         self._passes_enabled: tuple[str, ...] = ()
         self.timings: dict[str, float] = {}
         self._build_static()
@@ -140,6 +150,8 @@ class BlenderScene:
             bpy.data.objects.remove(obj)
             bpy.data.cameras.remove(data)
         self._cams, self._resolution, self._T_device_from_camera = {}, {}, {}
+        self._field_angle = {}
+        self._lenses = {cam.name: cam.lens for cam in rig.cameras}
         for cam in rig.cameras:
             obj = C.new_camera(self.scene, f"cam_{cam.name}")
             if getattr(cam, "render", "native") == "osl":
@@ -191,6 +203,16 @@ class BlenderScene:
             self.scene.collection.objects.link(obj)
             self._garments.append((obj, np.asarray(g.vertices)))
 
+    def set_hair(self, hair: "Hair | None", T_world_from_head: np.ndarray) -> None:
+        """Replace the strand hair (synth.appearance.hair.Hair, head frame; None: none) that follows
+        T_world_from_head (F, 4, 4) float64."""
+        if self._hair_obj is not None:
+            HAIR.remove_hair_object(self._hair_obj)
+            self._hair_obj = None
+        self._T_world_from_head = np.asarray(T_world_from_head, dtype=np.float64)
+        if hair is not None:
+            self._hair_obj = HAIR.build_hair_object(hair, self.scene.collection)
+
     def load(self, spec) -> None:
         """Everything of one clip (synth.scene.spec.ClipSpec): cameras (rebuilt only when the rig changed), body,
         garments, environment and the noise seed. Then `set_frame(f, spec.T_world_from_device[f])` per frame."""
@@ -199,8 +221,53 @@ class BlenderScene:
             self._rig = spec.rig
         self.set_body(spec.posed, spec.appearance)
         self.set_garments(spec.garments)
+        self.set_hair(spec.hair, spec.posed.T_world_from_head)
         self.set_environment(spec.environment)
         self.set_seed(spec.index)
+        self.set_camera_effects(spec.camera_effects)
+
+    def set_camera_effects(self, effects: "FX.CameraEffects | None") -> None:
+        """The clip's camera effects (synth.appearance.camera_effects), applied to every image render_views writes
+        from now on; None: the images as Cycles renders them."""
+        if effects is not None:
+            missing = [v for v in self._cams if v not in {name for name, _ in effects.views}]
+            if missing:
+                raise ValueError(f"camera effects name no effects for views {missing}")
+        self._effects = effects
+
+    def _field_angles(self, view: str) -> tuple[np.ndarray, float]:
+        """(H, W) float32 field angle (rad) per pixel of a view's image and the lens' max field angle (cached)."""
+        if view not in self._field_angle:
+            lens = self._lenses[view]
+            angles = FX.field_angle_map(lens)
+            if angles.shape != self._resolution[view][::-1]:
+                raise RuntimeError(f"{view}: lens image {angles.shape[::-1]} differs from the render "
+                                   f"{self._resolution[view]}")
+            self._field_angle[view] = (angles, float(lens.max_field_angle_rad))
+        return self._field_angle[view]
+
+    def _write_with_effects(self, result, view: str, path: Path) -> None:
+        """Save the render's scene-linear pixels, apply the camera effects, the scene's display transform and the
+        encoder (synth.blender.display), and write `path` atomically."""
+        effects = self._effects
+        img = self.scene.render.image_settings
+        img.media_type = "IMAGE"
+        img.file_format = "OPEN_EXR"
+        img.color_mode = "RGB"
+        img.color_depth = "32"
+        linear_path = self._tmp / f"{view}_linear.exr"
+        result.save_render(str(linear_path), scene=self.scene)
+        linear = P.read_exr_rgb(linear_path)
+        linear_path.unlink()
+        angles, max_angle = self._field_angles(view)
+        fx = effects.view(view)
+        signal = FX.apply_sensor(linear, fx, effects, FX.relative_illumination(angles, max_angle, fx.vignetting),
+                                 effects.noise_rng(self._frame, view))
+        display = D.display_transform(signal, self.settings.view_transform)
+        if effects.monochrome:  # one channel, as a monochrome camera writes (the transform keeps greys to rounding)
+            display = display.mean(axis=-1)
+        rgb8 = D.to_8bit(display)
+        D.write_image(path, rgb8, effects.jpeg_quality or self.settings.jpeg_quality)
 
     def set_environment(self, environment: EnvironmentSpec) -> None:
         """The environment's meshes (the ground and every other occluder, each with its occluder code as pass
@@ -251,10 +318,13 @@ class BlenderScene:
             ME.set_positions(self._body_obj.data, self._body_vertices[f])
         for obj, verts in self._garments:
             ME.set_positions(obj.data, verts[f])
+        if self._hair_obj is not None:
+            HAIR.set_hair_pose(self._hair_obj, self._T_world_from_head[f])
         T = np.asarray(T_world_from_device, dtype=np.float64)
         for view, obj in self._cams.items():
             C.set_camera_pose(obj, T @ self._T_device_from_camera[view])
         self.scene.cycles.seed = (self._seed * 1_000_003 + int(f)) % (2**31)
+        self._frame = int(f)
         self.timings["set_frame_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------------------------------------------------
@@ -276,7 +346,9 @@ class BlenderScene:
         at the pixel centre, i.e. the occluder code of what the pixel sees (0 background, synth.constants.OCC_*).
         parts: (H, W) uint8 PNG of the material index at the
         pixel centre: 0 background/scene, 1 + BODY_PARTS index for the body, GARMENT_MASK_BASE + LOOSE_KINDS index
-        for loose garments (synth.appearance.model). All files are written atomically. Returns {view: seconds};
+        for loose garments (synth.appearance.model). With camera effects (set_camera_effects) the image is Cycles'
+        scene-linear render through the effects and the display transform, encoded at the clip's JPEG quality;
+        the passes are unaffected. All files are written atomically. Returns {view: seconds};
         `self.timings` gets this call's totals over the views: "render_s" (Cycles, denoising included),
         "image_write_s" (image encoding and the atomic rename) and "passes_s" (EXR write, read and pass files).
         """
@@ -304,16 +376,19 @@ class BlenderScene:
                 t2 = time.perf_counter()
                 totals["render_s"] += t2 - t1
                 result = bpy.data.images["Render Result"]
-                img.media_type = "IMAGE"
-                img.file_format = fmt
-                img.color_mode = "RGB"
-                if fmt == "JPEG":
-                    img.quality = self.settings.jpeg_quality
+                if self._effects is not None:
+                    self._write_with_effects(result, view, path)
                 else:
-                    img.color_depth = "8"
-                    img.compression = 15
-                with atomic_path(path) as tmp:
-                    result.save_render(str(tmp), scene=self.scene)
+                    img.media_type = "IMAGE"
+                    img.file_format = fmt
+                    img.color_mode = "RGB"
+                    if fmt == "JPEG":
+                        img.quality = self.settings.jpeg_quality
+                    else:
+                        img.color_depth = "8"
+                        img.compression = 15
+                    with atomic_path(path) as tmp:
+                        result.save_render(str(tmp), scene=self.scene)
                 t3 = time.perf_counter()
                 totals["image_write_s"] += t3 - t2
                 wanted = [p for p in passes if view in passes[p]]

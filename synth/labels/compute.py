@@ -40,7 +40,7 @@ class ClipLabels:
     joints3d_world: (F, 16, 3) float64 world m.          joints3d_device: (F, 16, 3) float64 device m.
     joints3d_camera: (F, V, 16, 3) float64 OpenCV camera m.   joints2d: (F, V, 16, 2) float64 px (OpenCV).
     visibility: (F, V, 16) uint8 (0 outside, 1 occluded, 2 visible).
-    occluder: (F, V, 16) uint8 (0 none, 1 body, 2 garment, 3 scene).
+    occluder: (F, V, 16) uint8 (0 none, 1 body, 2 garment, 3 scene, 4 hair).
     T_world_from_device: (F, 4, 4) float64.   T_device_from_camera: (V, 4, 4) float64.   frame_index: (F,) int64.
     heatmaps: (F, V, 15, S, S) float16 (HEATMAP_JOINTS; zero for joints with visibility 0).
     """
@@ -118,6 +118,7 @@ def compute_labels(
     stage_times: dict | None = None,
     frame_index=None,
     body_part_of_face=None,
+    rigid_meshes: Sequence = (),
 ) -> ClipLabels:
     """Compute every label of a clip without a renderer, from its arrays (compute_clip_labels: from a ClipSpec).
 
@@ -130,6 +131,8 @@ def compute_labels(
         e.g. synth.scene.spec.ground_plane().
     body_part_of_face: (T,) BODY_PARTS index per body triangle (enables the own-segment clause of the visibility
         rule; see synth/labels/visibility.py), or None.
+    rigid_meshes: occluders moving rigidly (vertices (Vr, 3) own frame m, faces (Tr, 3), T_world_from_local
+        (F, 4, 4), occluder class), e.g. the hair's prisms with the head.
     heatmap_size, sigma_px: heatmap side (cells) and Gaussian sigma (cells).
     stage_times: if given, receives seconds per stage ("projection", "visibility", "heatmaps"), added to any
         values already there.
@@ -152,7 +155,7 @@ def compute_labels(
 
     start = time.perf_counter()
     scene = OccluderScene(vertices, np.asarray(body_faces), tuple(garments), tuple(scene_meshes),
-                          None if body_part_of_face is None else np.asarray(body_part_of_face))
+                          None if body_part_of_face is None else np.asarray(body_part_of_face), tuple(rigid_meshes))
     vis = compute_visibility(scene, camera_centres_world(T_wd, T_dc), joints_world, in_fov)
     times["visibility"] = time.perf_counter() - start
 
@@ -203,7 +206,7 @@ _SYNTHETIC_SWING_RAD, _SYNTHETIC_PERIOD_FRAMES = 0.8, 60.0
 def compute_clip_labels(spec: "ClipSpec", heatmap_size: int = DEFAULT_HEATMAP_SIZE,
                         sigma_px: float = DEFAULT_HEATMAP_SIGMA_PX, stage_times: dict | None = None) -> ClipLabels:
     """Every label of one clip from its spec: the rig's render lenses, and as occluders exactly the spec's body,
-    garments and environment meshes (the ones synth.blender.scene.BlenderScene.load(spec) renders)."""
+    garments, hair and environment meshes (the ones synth.blender.scene.BlenderScene.load(spec) renders)."""
     rig = spec.rig
     return compute_labels(
         posed_vertices_world=spec.posed.vertices,
@@ -218,6 +221,7 @@ def compute_clip_labels(spec: "ClipSpec", heatmap_size: int = DEFAULT_HEATMAP_SI
         sigma_px=sigma_px,
         stage_times=stage_times,
         body_part_of_face=spec.posed.part_of_face,
+        rigid_meshes=spec.rigid_occluders(),
     )
 
 def _tube_faces(num_edges: int) -> np.ndarray:

@@ -4,7 +4,7 @@ Rule. For frame f, view v with camera centre o and joint j at p (world, metres),
 
 * visibility 0 (outside) when the joint is not in the field of view (`in_fov` False: behind the lens, beyond the
   lens' field angle, or outside the image bounds); occluder 0.
-* Otherwise cast the ray o -> p through every occluder surface (own body, garments, scene; triangles hit from
+* Otherwise cast the ray o -> p through every occluder surface (own body, garments, hair, scene; triangles hit from
   either side). Let s be the distance of the first hit. The joint is OCCLUDED (visibility 1) when
 
       s < d - tau_j,    tau_j = min(t_j, FLESH_CAP_M) + TOLERANCE_MARGIN_M,
@@ -13,7 +13,7 @@ Rule. For frame f, view v with camera centre o and joint j at p (world, metres),
   joint), UNLESS that first surface is the joint's own segment seen near the joint: a body triangle whose part
   label is one of the joint's own parts (OWN_PARTS: e.g. the wrist's forearm and hand, the ankle's shin and foot)
   with the hit point within OWN_SEGMENT_RADIUS_M of the joint. Occluder = the class of that first surface
-  (1 own body, 2 garment, 3 scene). Else it is VISIBLE (2).
+  (1 own body, 2 garment, 3 scene, 4 hair). Else it is VISIBLE (2).
 
 Why. Joints sit inside the body, so the ray always meets the joint's own skin before the joint, at least about
 t_j in front of it. Surfaces within tau_j of the joint along the ray are treated as the joint's own flesh: its skin,
@@ -36,7 +36,9 @@ cap and seen through its full flesh is marked occluded by its own body (the imag
 the joint's neighbourhood). The end effectors of the visibility table (t_j < 4 cm) are never affected.
 
 Performance: one BVH per clip over the body + garment triangles (built once, refitted per frame), one static BVH
-over the scene meshes; one kernel launch per frame computes the nearest-vertex distances and casts all V x J rays.
+over the scene meshes, one BVH over the rigid meshes (the hair's prisms) built once in their own frame, which each
+ray visits moved into that frame (a rigid motion keeps ray distances); one kernel launch per frame computes the
+nearest-vertex distances and casts all V x J rays.
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ class OccluderScene:
     scene_meshes: static occluders: each (vertices (Vs, 3) float world m, faces (Ts, 3) int[, occluder class]);
         the class defaults to OCC_SCENE.
     body_part_of_face: (Tb,) int BODY_PARTS index per body triangle, or None (no own-segment clause).
+    rigid_meshes: occluders moving rigidly, e.g. hair with the head: each (vertices (Vr, 3) float in their own
+        frame m, faces (Tr, 3) int, T_world_from_local (F, 4, 4) float, occluder class).
     """
 
     body_vertices_world_m: np.ndarray
@@ -129,6 +133,7 @@ class OccluderScene:
     garments: tuple = ()
     scene_meshes: tuple = ()
     body_part_of_face: np.ndarray | None = None
+    rigid_meshes: tuple = ()
 
     def __post_init__(self):
         body = np.asarray(self.body_vertices_world_m)
@@ -150,8 +155,23 @@ class OccluderScene:
                 raise ValueError(f"scene mesh {i} vertices must be (Vs, 3), got {verts.shape}")
             _check_faces(f"scene mesh {i} faces", faces, verts.shape[0])
             scene.append((verts, faces, OCC_SCENE if cls is None else cls))
+        rigid = []
+        for i, (verts, faces, T, cls) in enumerate(self.rigid_meshes):
+            verts, T = np.asarray(verts, dtype=np.float64), np.asarray(T, dtype=np.float64)
+            if verts.ndim != 2 or verts.shape[-1] != 3:
+                raise ValueError(f"rigid mesh {i} vertices must be (Vr, 3), got {verts.shape}")
+            if T.shape != (body.shape[0], 4, 4):
+                raise ValueError(f"rigid mesh {i} T_world_from_local must be (F={body.shape[0]}, 4, 4), got {T.shape}")
+            _check_faces(f"rigid mesh {i} faces", faces, verts.shape[0])
+            rigid.append((verts, np.asarray(faces), T, int(cls)))
         object.__setattr__(self, "garments", garments)
         object.__setattr__(self, "scene_meshes", tuple(scene))
+        object.__setattr__(self, "rigid_meshes", tuple(rigid))
+        # The rigid meshes that share the first one's transforms get one BVH of their own, built once, which the
+        # rays visit in its own frame; any others are moved and refitted with the body every frame.
+        shared = tuple(m for m in rigid if np.array_equal(m[2], rigid[0][2])) if rigid else ()
+        object.__setattr__(self, "_rigid_shared", shared)
+        object.__setattr__(self, "_rigid_moving", tuple(m for m in rigid if not any(m is s for s in shared)))
 
     @property
     def num_frames(self) -> int:
@@ -162,7 +182,7 @@ class OccluderScene:
         return int(np.shape(self.body_vertices_world_m)[1])
 
     def dynamic_faces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Body then garment triangles of the moving BVH: ((T, 3) int32 into dynamic_vertices, (T,) int32 class,
+        """Body, garment then rigid-mesh triangles of the moving BVH: ((T, 3) int32 into dynamic_vertices, (T,) int32 class,
         (T,) int32 part bit (1 << BODY_PARTS index for labelled body triangles, else 0))."""
         faces = [np.asarray(self.body_faces, dtype=np.int64)]
         classes = [np.full(len(faces[0]), OCC_BODY, dtype=np.int32)]
@@ -176,11 +196,18 @@ class OccluderScene:
             classes.append(np.full(len(g_faces), OCC_GARMENT, dtype=np.int32))
             part_bits.append(np.zeros(len(g_faces), dtype=np.int32))
             offset += np.shape(verts)[1]
+        for verts, r_faces, _, cls in self._rigid_moving:
+            faces.append(np.asarray(r_faces, dtype=np.int64) + offset)
+            classes.append(np.full(len(r_faces), cls, dtype=np.int32))
+            part_bits.append(np.zeros(len(r_faces), dtype=np.int32))
+            offset += len(verts)
         return np.concatenate(faces).astype(np.int32), np.concatenate(classes), np.concatenate(part_bits)
 
     def dynamic_vertices(self, frame: int, out: np.ndarray | None = None) -> np.ndarray:
-        """Body then garment vertices of one frame: (Vb + sum Vg, 3) float32 world m (written into `out` if given)."""
+        """Body, garment then rigid-mesh vertices of one frame: (Vb + sum Vg + sum Vr, 3) float32 world m (written
+        into `out` if given)."""
         parts = [self.body_vertices_world_m[frame]] + [verts[frame] for verts, _ in self.garments]
+        parts += [verts @ T[frame, :3, :3].T + T[frame, :3, 3] for verts, _, T, _ in self._rigid_moving]
         if out is None:
             return np.concatenate(parts).astype(np.float32)
         start = 0
@@ -188,6 +215,20 @@ class OccluderScene:
             out[start : start + len(part)] = part
             start += len(part)
         return out
+
+    def rigid_mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The rigid meshes sharing one motion, merged in their own frame: ((Vr, 3) float32 m, (Tr, 3) int32,
+        (Tr,) int32 class, (F, 4, 4) float64 T_world_from_local), or None without rigid meshes."""
+        if not self._rigid_shared:
+            return None
+        verts, faces, classes, offset = [], [], [], 0
+        for v, f, _, cls in self._rigid_shared:
+            verts.append(np.asarray(v, dtype=np.float32))
+            faces.append(np.asarray(f, dtype=np.int64) + offset)
+            classes.append(np.full(len(f), cls, dtype=np.int32))
+            offset += len(v)
+        return (np.concatenate(verts), np.concatenate(faces).astype(np.int32), np.concatenate(classes),
+                self._rigid_shared[0][2])
 
     def static_mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Scene meshes merged: ((Vs, 3) float32, (Ts, 3) int32, (Ts,) int32 class), or None without scene meshes."""
@@ -213,7 +254,7 @@ def _check_faces(name: str, faces, num_vertices: int) -> None:
 @dataclass(frozen=True)
 class VisibilityLabels:
     """visibility (F, V, J) uint8 (0 outside, 1 occluded, 2 visible); occluder (F, V, J) uint8 (0 none, 1 body,
-    2 garment, 3 scene); flesh_depth_m (F, J) float32, t_j = joint to nearest body vertex, metres."""
+    2 garment, 3 scene, 4 hair); flesh_depth_m (F, J) float32, t_j = joint to nearest body vertex, metres."""
 
     visibility: np.ndarray
     occluder: np.ndarray
@@ -229,6 +270,10 @@ def _visibility_kernel(
     static_mesh: wp.uint64,
     static_class: wp.array(dtype=wp.int32),
     has_static: wp.int32,
+    rigid_mesh: wp.uint64,
+    rigid_class: wp.array(dtype=wp.int32),
+    has_rigid: wp.int32,
+    T_local_from_world: wp.array(dtype=wp.mat44),
     points: wp.array(dtype=wp.vec3),
     num_body_points: wp.int32,
     centres: wp.array2d(dtype=wp.vec3),
@@ -263,6 +308,15 @@ def _visibility_kernel(
                 nearest = query.t
                 cls = dynamic_class[query.face]
                 part_bit = dynamic_part_bit[query.face]
+            if has_rigid != 0:
+                T = T_local_from_world[frame]
+                query_rigid = wp.mesh_query_ray(rigid_mesh, wp.transform_point(T, origin),
+                                                wp.transform_vector(T, direction), nearest)
+                if query_rigid.result:
+                    if query_rigid.t < nearest:
+                        nearest = query_rigid.t
+                        cls = rigid_class[query_rigid.face]
+                        part_bit = wp.int32(0)
             if has_static != 0:
                 query_static = wp.mesh_query_ray(static_mesh, origin, direction, nearest)
                 if query_static.result:
@@ -275,6 +329,16 @@ def _visibility_kernel(
                 if wp.length(origin + direction * nearest - p) <= own_radius:
                     cls = wp.int32(0)
         hit_class[frame, v, j] = cls
+
+
+def _bvh(mesh, device: str) -> tuple:
+    """(warp Mesh or None, its id (0 without), per-triangle class array) of a (vertices, faces, classes, ...) tuple
+    or None. The Mesh must stay referenced while its id is used."""
+    if mesh is None:
+        return None, wp.uint64(0), wp.zeros(1, dtype=wp.int32, device=device)
+    bvh = wp.Mesh(points=wp.array(mesh[0], dtype=wp.vec3, device=device),
+                  indices=wp.array(mesh[1].ravel(), dtype=wp.int32, device=device))
+    return bvh, bvh.id, wp.array(mesh[2], dtype=wp.int32, device=device)
 
 
 def _init_warp() -> None:
@@ -334,16 +398,13 @@ def compute_visibility(
     dynamic_part_bit = wp.array(part_bits, dtype=wp.int32, device=device)
     own_mask_wp = wp.array(own_masks, dtype=wp.int32, device=device)
     static = scene.static_mesh()
-    if static is None:
-        static_mesh, static_id = None, wp.uint64(0)
-        static_class = wp.zeros(1, dtype=wp.int32, device=device)
+    static_mesh, static_id, static_class = _bvh(static, device)
+    rigid = scene.rigid_mesh()
+    rigid_mesh, rigid_id, rigid_class = _bvh(rigid, device)
+    if rigid is None:
+        rigid_T = wp.zeros(num_frames, dtype=wp.mat44, device=device)
     else:
-        static_mesh = wp.Mesh(
-            points=wp.array(static[0], dtype=wp.vec3, device=device),
-            indices=wp.array(static[1].ravel(), dtype=wp.int32, device=device),
-        )
-        static_id = static_mesh.id
-        static_class = wp.array(static[2], dtype=wp.int32, device=device)
+        rigid_T = wp.array(np.linalg.inv(rigid[3]).astype(np.float32), dtype=wp.mat44, device=device)
 
     centres_wp = wp.array(centres, dtype=wp.vec3, device=device)
     joints_wp = wp.array(joints, dtype=wp.vec3, device=device)
@@ -358,7 +419,7 @@ def compute_visibility(
             dim=num_joints,
             inputs=[
                 f, dynamic_mesh.id, dynamic_class, dynamic_part_bit, static_id, static_class,
-                int(static is not None), dynamic_mesh.points, scene.num_body_vertices, centres_wp, joints_wp,
+                int(static is not None), rigid_id, rigid_class, int(rigid is not None), rigid_T, dynamic_mesh.points, scene.num_body_vertices, centres_wp, joints_wp,
                 own_mask_wp, float(flesh_cap_m), float(margin_m), float(own_segment_radius_m),
             ],
             outputs=[hit_class, flesh],

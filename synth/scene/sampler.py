@@ -24,8 +24,8 @@ from synth.scene.spec import ClipSpec, EnvironmentSpec
 log = logging.getLogger(__name__)
 
 #: Independent random streams per clip, so adding one never changes the others.
-STREAM_IDENTITY, STREAM_MOTION, STREAM_APPEARANCE, STREAM_ENVIRONMENT = range(4)
-NUM_STREAMS = 4
+STREAM_IDENTITY, STREAM_MOTION, STREAM_APPEARANCE, STREAM_ENVIRONMENT, STREAM_CAMERA, STREAM_HAIR = range(6)
+NUM_STREAMS = 6
 #: Shape coefficients loaded when identities come from mocap files (BEDLAM subjects use up to 16 betas).
 MOTION_IDENTITY_NUM_BETAS = 16
 #: Probabilities of the cloth texture patterns (solid, stripes, checks, noise) painted on simulated clothing.
@@ -148,6 +148,26 @@ class ClipSampler:
         cloth = sample_cloth(rng, probs=SIMULATED_CLOTH_PATTERN_PROBS)
         return simulated_garments(meshes, posed.T_world_from_native, positions, cloth, str(cache)), cache
 
+    def _camera_effects(self, rng: np.random.Generator) -> Any:
+        cfg = self.cfg.appearance.camera_effects
+        if cfg is None:
+            return None
+        from synth.appearance.camera_effects import sample_camera_effects
+
+        return sample_camera_effects(rng, cfg, self.rig.views, self.cfg.output.image_format)
+
+    def _hair(self, rng: np.random.Generator, posed: Any, mount: Any) -> Any:
+        cfg = self.cfg.appearance.hair
+        if cfg is None:
+            return None
+        from synth.appearance.hair import grow_on_body, sample_hair_style
+        from synth.scene.spec import camera_centres_head
+
+        style = sample_hair_style(rng, cfg)
+        if style is None:
+            return None
+        return grow_on_body(style, posed, camera_centres_head(mount, self.rig))
+
     def sample(self, index: int) -> tuple[ClipSpec, dict[str, float]]:
         """Sample and pose clip `index` (deterministic in (seed, index)); returns (spec, seconds per stage)."""
         from synth.appearance.garments import posed_garments
@@ -155,7 +175,7 @@ class ClipSampler:
 
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
-        rng_id, rng_motion, rng_app, rng_env = clip_streams(self.cfg.seed, index)
+        rng_id, rng_motion, rng_app, rng_env, rng_cam, rng_hair = clip_streams(self.cfg.seed, index)
         motion, motion_path, start = self._motion(rng_motion)
         if self.cfg.body.identity == "motion":
             identity = self.backend.identity_from_motion(motion)
@@ -181,6 +201,11 @@ class ClipSampler:
         if hasattr(self.backend, "model_file"):
             used.insert(0, self.backend.model_file(identity))
         mount = fit_head_mount(posed.head_vertices_head_m, self.rig, clip=clip_id(index))
+        t0 = time.perf_counter()
+        hair = self._hair(rng_hair, posed, mount)
+        if hair is not None:
+            appearance = replace(appearance, hair_rgb=hair.style.albedo_rgb())  # the scalp under the strands
+        seconds["hair"] = time.perf_counter() - t0
         spec = ClipSpec(
             index=index,
             clip_id=clip_id(index),
@@ -194,6 +219,8 @@ class ClipSampler:
             environment=EnvironmentSpec(look=look, occluders=self._props(motion, posed, rng_env)),
             garments=tuple(garments),
             asset_files=tuple(str(p) for p in used if p is not None),
+            camera_effects=self._camera_effects(rng_cam),
+            hair=hair,
         )
         log_refit(spec)
         return spec, seconds

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from synth.constants import GROUND_HALF_SIZE_M, OCC_BODY, OCC_GARMENT, OCC_SCENE
+from synth.constants import GROUND_HALF_SIZE_M, OCC_BODY, OCC_GARMENT, OCC_HAIR, OCC_SCENE
 
 if TYPE_CHECKING:  # types only: the spec module sits below the packages that build its parts
+    from synth.appearance.camera_effects import CameraEffects
     from synth.appearance.garments import GarmentMesh
+    from synth.appearance.hair import Hair
     from synth.appearance.model import GroundSpec
     from synth.appearance.model import Appearance, Environment
     from synth.bodies.base import BodyIdentity, PosedBody
@@ -25,7 +27,7 @@ if TYPE_CHECKING:  # types only: the spec module sits below the packages that bu
 #: Occluder codes a scene mesh may carry (the body and garments have their own).
 SCENE_CODES: tuple[int, ...] = (OCC_SCENE,)
 #: Every occluder code a spec's meshes carry, i.e. every non-background value of the object-index pass.
-SPEC_CODES: tuple[int, ...] = (OCC_BODY, OCC_GARMENT, OCC_SCENE)
+SPEC_CODES: tuple[int, ...] = (OCC_BODY, OCC_GARMENT, OCC_SCENE, OCC_HAIR)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class ClipSpec:
     index: clip index (its seed is (config seed, index)); clip_id: its directory name.
     T_world_from_device: (F, 4, 4) float64, the rig's device frame in the world per frame, m.
     garments: loose garments, posed (vertices world m per frame). asset_files: licensed files the clip used.
+    camera_effects: what the cameras do to the light (None: images as Cycles renders them). hair: strands grown in
+    the head frame (None: no strands), rigid with the head (posed.T_world_from_head).
     """
 
     index: int
@@ -111,6 +115,8 @@ class ClipSpec:
     environment: EnvironmentSpec
     garments: tuple["GarmentMesh", ...] = ()
     asset_files: tuple[str, ...] = ()
+    camera_effects: "CameraEffects | None" = None
+    hair: "Hair | None" = None
 
     def __post_init__(self) -> None:
         frames = self.posed.num_frames
@@ -122,10 +128,30 @@ class ClipSpec:
     def num_frames(self) -> int:
         return int(self.posed.num_frames)
 
+    def rigid_occluders(self) -> tuple:
+        """Occluders moving rigidly, as the labels take them: the hair's prisms with the head, ((vertices (Vr, 3)
+        head frame m, faces (Tr, 3), T_world_from_head (F, 4, 4), OCC_HAIR),) or ()."""
+        if self.hair is None:
+            return ()
+        verts, faces = self.hair.label_mesh()
+        return ((verts, faces, self.posed.T_world_from_head, OCC_HAIR),)
+
     def worn_with(self, rig: "Rig") -> "ClipSpec":
-        """The same clip worn with another rig: only the rig, its head mount and the device trajectory change."""
+        """The same clip worn with another rig: the rig, its head mount and the device trajectory change, and the
+        hair is regrown (same style and seed) to keep clear of the new cameras."""
         from synth.geometry.rig import fit_head_mount
 
         mount = fit_head_mount(self.posed.head_vertices_head_m, rig, clip=self.clip_id)
-        return replace(self, rig=rig, mount=mount,
+        hair = self.hair
+        if hair is not None:
+            from synth.appearance.hair import grow_on_body
+
+            hair = grow_on_body(hair.style, self.posed, camera_centres_head(mount, rig))
+        return replace(self, rig=rig, mount=mount, hair=hair,
                        T_world_from_device=self.posed.T_world_from_head @ mount.T_head_from_device)
+
+
+def camera_centres_head(mount: "HeadMount", rig: "Rig") -> np.ndarray:
+    """(V, 3) float64 camera centres in the head frame, m, for a rig worn with `mount`."""
+    T_head_from_camera = mount.T_head_from_device[None] @ np.asarray(rig.T_device_from_camera, dtype=np.float64)
+    return T_head_from_camera[:, :3, 3]

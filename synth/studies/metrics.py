@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from synth.constants import (
-    EGO16_JOINTS, JOINT_GROUPS, OCC_BODY, OCC_GARMENT, OCC_SCENE, VIS_OCCLUDED, VIS_OUTSIDE, VIS_VISIBLE,
+    EGO16_JOINTS, JOINT_GROUPS, OCC_BODY, OCC_GARMENT, OCC_HAIR, OCC_SCENE, VIS_OCCLUDED, VIS_OUTSIDE, VIS_VISIBLE,
 )
 
 #: Metric columns: percentages of frames (rear_gain_pts: percentage points), of in-image views (pct_view_*) or
@@ -20,12 +20,13 @@ METRICS: tuple[str, ...] = (
     "pct_view_occluded_body",     # of the (frame, view) pairs with the joint in the image: hidden by the body
     "pct_view_occluded_garment",  # ... by a loose garment
     "pct_view_occluded_scene",    # ... by scene geometry (furniture, props)
+    "pct_view_occluded_hair",     # ... by the wearer's hair
     "apparent_size_px",        # median image size (px per 10 cm) of the joint where it is visible
 )
 #: The occluder kind of each pct_view_occluded_* metric (synth.constants OCC_*).
 OCCLUDER_METRICS: dict[str, int] = {
     "pct_view_occluded_body": OCC_BODY, "pct_view_occluded_garment": OCC_GARMENT,
-    "pct_view_occluded_scene": OCC_SCENE,
+    "pct_view_occluded_scene": OCC_SCENE, "pct_view_occluded_hair": OCC_HAIR,
 }
 
 
