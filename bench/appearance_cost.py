@@ -10,10 +10,14 @@ frames, as `synth render` does), so machine load drifts hit all variants alike:
          quality: `appearance.camera_effects`), which replace Blender's image write by our own;
   hair   the sky look with long strand hair (`appearance.hair`: the default's costliest style, 3000 strands at the
          top of its strand range, Principled Hair BSDF).
-Only effects applies camera effects, only hair has strands.
+  sampled the clip exactly as the default config draws it (its own lighting, hair and camera effects): over many
+         clips, sampled/sky is what the default's appearance features cost together.
+Only effects and sampled apply camera effects, only hair and sampled have strands. The sampled/sky ratio is the
+ratio of the mean seconds per frame (the features' cost varies from clip to clip).
 Only the render of the four views is timed (scene loading is not; the first frame of a clip includes the world's
 set-up in Cycles). Usage:
-    python bench/appearance_cost.py [--clips 2] [--frames 2] [--resolution 256]
+    python bench/appearance_cost.py [--clips 2] [--frames 2] [--resolution 256] [--variants sky,hdri,...]
+    python bench/appearance_cost.py --clips 8 --frames 1 --variants sky,sampled   # the default mix's cost
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ from bench.common import write_result  # noqa: E402
 CONFIG = REPO / "render_configs" / "default.yaml"
 
 
+VARIANTS = ("sky", "hdri", "effects", "hair", "sampled")
+DEFAULT_VARIANTS = VARIANTS[:4]
+
+
 def long_hair(spec):
     """Long strand hair at the top of the default's strand range, grown on the clip's body."""
     from synth.appearance.hair import HairStyle, grow_on_body
@@ -45,12 +53,28 @@ def long_hair(spec):
     return grow_on_body(style, spec.posed, camera_centres_head(spec.mount, spec.rig))
 
 
+def _variant(spec, variant: str, hdri: str):
+    """The clip with the sky look, no hair and no camera effects, plus the one feature the variant names."""
+    look = dataclasses.replace(spec.environment.look, hdri_path=None)
+    if variant == "hdri":
+        look = dataclasses.replace(look, hdri_path=hdri, hdri_strength=1.0)
+    return dataclasses.replace(spec, environment=dataclasses.replace(spec.environment, look=look),
+                               camera_effects=spec.camera_effects if variant == "effects" else None,
+                               hair=long_hair(spec) if variant == "hair" else None)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clips", type=int, default=2)
     p.add_argument("--frames", type=int, default=2)
     p.add_argument("--resolution", type=int, default=256)
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
+                   help="comma-separated subset of sky,hdri,effects,hair,sampled (sky is always rendered)")
     args = p.parse_args()
+    variants = ("sky", *[v for v in args.variants.split(",") if v and v != "sky"])
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        p.error(f"unknown variants {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
 
     from synth.blender.scene import BlenderScene
     from synth.builtin import expand_builtin
@@ -63,18 +87,12 @@ def main() -> int:
     sampler = ClipSampler(cfg, CONFIG.parent)
     hdris = expand_builtin("builtin:hdri/*.exr")
     scene = BlenderScene(load_blender(cfg))
-    variants = ("sky", "hdri", "effects", "hair")
     times: dict[str, list[float]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(args.clips):
             spec, _ = sampler.sample(index)
             for variant in variants if index % 2 == 0 else variants[::-1]:
-                look = dataclasses.replace(spec.environment.look, hdri_path=None)
-                if variant == "hdri":
-                    look = dataclasses.replace(look, hdri_path=hdris[index % len(hdris)], hdri_strength=1.0)
-                clip = dataclasses.replace(spec, environment=dataclasses.replace(spec.environment, look=look),
-                                           camera_effects=spec.camera_effects if variant == "effects" else None,
-                                           hair=long_hair(spec) if variant == "hair" else None)
+                clip = spec if variant == "sampled" else _variant(spec, variant, hdris[index % len(hdris)])
                 scene.load(clip)  # once per clip, as `synth render` does; its first frame pays the world's set-up
                 for f in range(clip.num_frames):
                     scene.set_frame(f, clip.T_world_from_device[f])
@@ -89,15 +107,16 @@ def main() -> int:
         "seconds_per_frame": {k: statistics.mean(v) for k, v in times.items()},
         "per_frame_s": times,
     }
-    for variant in ("hdri", "effects", "hair"):
+    for variant in variants[1:]:
         ratios = [x / s for s, x in zip(times["sky"], times[variant])]
-        result[f"{variant}_over_sky"] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
-    path = write_result("appearance_cost", result)
+        result[f"{variant}_over_sky"] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
+                                         "of_means": statistics.mean(times[variant]) / statistics.mean(times["sky"])}
+    name = "appearance_cost" if variants == DEFAULT_VARIANTS else "_".join(("appearance_cost", *variants))
+    path = write_result(name, result)
     spf = result["seconds_per_frame"]
-    print(f"sky {spf['sky']:.2f} s/frame, hdri {spf['hdri']:.2f}, sky with camera effects {spf['effects']:.2f}, "
-          f"sky with long hair {spf['hair']:.2f}: hdri/sky {result['hdri_over_sky']['median']:.2f}x, "
-          f"effects/sky {result['effects_over_sky']['median']:.3f}x, hair/sky {result['hair_over_sky']['median']:.2f}x "
-          f"(medians of {len(times['sky'])} frame pairs); wrote {path}")
+    print(", ".join(f"{v} {spf[v]:.2f} s/frame" for v in variants) + ": " + ", ".join(
+        f"{v}/sky median {result[v + '_over_sky']['median']:.2f}x (of means {result[v + '_over_sky']['of_means']:.2f}x)"
+        for v in variants[1:]) + f" over {len(times['sky'])} frame pairs; wrote {path}")
     return 0
 
 
