@@ -115,7 +115,8 @@ def write_fixture_dataset(out: str | Path, rng: np.random.Generator, identities:
                     Image.fromarray(rgb).save(tmp / "rgb" / view / f"{f:06d}.{image_format}")
         clip_meta = {"clip_index": k, "seed": k, "identity": {"identity_id": f"fixture_{k}"},
                      "motion": {"name": "sines", "family": "fixture", "params": {}, "fps": FIXTURE_FPS},
-                     "appearance": {}, "environment": {}, "hair": None, "camera_effects": None, "fps": FIXTURE_FPS, "views": list(VIEWS),
+                     "appearance": {}, "environment": {}, "hair": None, "camera_effects": None, "fps": FIXTURE_FPS,
+                     "views": list(VIEWS),
                      "d_fr_m": front_to_rear_m, "d_rh_m": 0.1, "front_clearance_m": 0.06, "mount_height_m": 0.0,
                      "mount": {"d_fh_m": 0.06, "refit_m": 0.0, "camera_clearance_m": None}}
         writer.write_clip(cid, clip_meta, labels, heatmaps, {"labels": 0.0})

@@ -236,7 +236,8 @@ def grow_hair(style: HairStyle, body_vertices_head_m: np.ndarray, body_faces: np
     if len(scalp) == 0:
         raise ValueError("the body has no scalp triangles to grow hair on")
     rng = np.random.default_rng(style.seed)
-    centre = verts[np.unique(scalp)].mean(axis=0)
+    scalp_vertices = verts[np.unique(scalp)]
+    centre = scalp_vertices.mean(axis=0)
     roots, normals = _sample_roots(rng, verts, scalp, style.num_strands)
     outward = np.einsum("ij,ij->i", normals, roots - centre) < 0.0
     normals[outward] *= -1.0  # face normals point away from the skull
@@ -246,8 +247,7 @@ def grow_hair(style: HairStyle, body_vertices_head_m: np.ndarray, body_faces: np
     num_points = int(np.clip(math.ceil(style.length_m / segment) + 1, 3, MAX_POINTS))
     lengths = style.length_m * rng.uniform(0.85, 1.0, style.num_strands)
     if style.style in GATHERED_STYLES:
-        pts = _gathered(rng, style, roots, normals, centre, verts[np.unique(scalp)], lengths, num_points, layer,
-                        collider)
+        pts = _gathered(rng, style, roots, normals, centre, scalp_vertices, lengths, num_points, layer, collider)
     else:
         pts = _falling(roots, normals, lengths, num_points, layer, collider)
     pts = _clump(rng, style, pts)

@@ -182,8 +182,8 @@ class OccluderScene:
         return int(np.shape(self.body_vertices_world_m)[1])
 
     def dynamic_faces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Body, garment then rigid-mesh triangles of the moving BVH: ((T, 3) int32 into dynamic_vertices, (T,) int32 class,
-        (T,) int32 part bit (1 << BODY_PARTS index for labelled body triangles, else 0))."""
+        """Body, garment then moving rigid-mesh triangles of the moving BVH: ((T, 3) int32 into dynamic_vertices,
+        (T,) int32 class, (T,) int32 part bit (1 << BODY_PARTS index for labelled body triangles, else 0))."""
         faces = [np.asarray(self.body_faces, dtype=np.int64)]
         classes = [np.full(len(faces[0]), OCC_BODY, dtype=np.int32)]
         if self.body_part_of_face is None:
@@ -419,7 +419,8 @@ def compute_visibility(
             dim=num_joints,
             inputs=[
                 f, dynamic_mesh.id, dynamic_class, dynamic_part_bit, static_id, static_class,
-                int(static is not None), rigid_id, rigid_class, int(rigid is not None), rigid_T, dynamic_mesh.points, scene.num_body_vertices, centres_wp, joints_wp,
+                int(static is not None), rigid_id, rigid_class, int(rigid is not None), rigid_T, dynamic_mesh.points,
+                scene.num_body_vertices, centres_wp, joints_wp,
                 own_mask_wp, float(flesh_cap_m), float(margin_m), float(own_segment_radius_m),
             ],
             outputs=[hit_class, flesh],
