@@ -10,9 +10,12 @@ frames, as `synth render` does), so machine load drifts hit all variants alike:
          quality: `appearance.camera_effects`), which replace Blender's image write by our own;
   hair   the sky look with long strand hair (`appearance.hair`: the default's costliest style, 3000 strands at the
          top of its strand range, Principled Hair BSDF).
+  room   the sky look inside a room (`appearance.surroundings` with indoor_probability 1: walls, shelves where they
+         fit, clutter, an indoor floor), drawn for the clip from a stream of its own.
   sampled the clip exactly as the default config draws it (its own lighting, hair and camera effects): over many
          clips, sampled/sky is what the default's appearance features cost together.
-Only effects and sampled apply camera effects, only hair and sampled have strands. The sampled/sky ratio is the
+Only effects and sampled apply camera effects, only hair and sampled have strands, only room and sampled have
+surroundings (every variant keeps the chair and table a seated motion needs). The sampled/sky ratio is the
 ratio of the mean seconds per frame (the features' cost varies from clip to clip).
 Only the render of the four views is timed (scene loading is not; the first frame of a clip includes the world's
 set-up in Cycles). Usage:
@@ -38,8 +41,10 @@ from bench.common import write_result  # noqa: E402
 CONFIG = REPO / "render_configs" / "default.yaml"
 
 
-VARIANTS = ("sky", "hdri", "effects", "hair", "sampled")
-DEFAULT_VARIANTS = VARIANTS[:4]
+VARIANTS = ("sky", "hdri", "effects", "hair", "room", "sampled")
+DEFAULT_VARIANTS = VARIANTS[:5]
+#: The motion's own furniture, kept in every variant.
+MOTION_PROPS = ("chair", "table")
 
 
 def long_hair(spec):
@@ -53,12 +58,31 @@ def long_hair(spec):
     return grow_on_body(style, spec.posed, camera_centres_head(spec.mount, spec.rig))
 
 
+def _room(spec, look, props):
+    """The clip's environment inside a room: default surroundings, always indoors, seeded by the clip index."""
+    import numpy as np
+
+    from synth.config import SurroundingsConfig
+    from synth.scene.surroundings import body_points, sample_surroundings
+
+    cameras = (spec.T_world_from_device[:, None] @ spec.rig.T_device_from_camera)[..., :3, 3]
+    around = sample_surroundings(np.random.default_rng([11, spec.index]), SurroundingsConfig(indoor_probability=1.0),
+                                 body_points(spec.posed.vertices, cameras), props)
+    return dataclasses.replace(spec.environment, look=dataclasses.replace(look, ground=around.floor),
+                               occluders=(*props, *around.meshes), setting=around.setting)
+
+
 def _variant(spec, variant: str, hdri: str):
-    """The clip with the sky look, no hair and no camera effects, plus the one feature the variant names."""
+    """The clip with the sky look, no hair, no camera effects and no surroundings, plus the one feature the variant
+    names."""
     look = dataclasses.replace(spec.environment.look, hdri_path=None)
     if variant == "hdri":
         look = dataclasses.replace(look, hdri_path=hdri, hdri_strength=1.0)
-    return dataclasses.replace(spec, environment=dataclasses.replace(spec.environment, look=look),
+    props = tuple(m for m in spec.environment.occluders if m.name in MOTION_PROPS)
+    environment = dataclasses.replace(spec.environment, look=look, occluders=props, setting="outdoor")
+    if variant == "room":
+        environment = _room(spec, look, props)
+    return dataclasses.replace(spec, environment=environment,
                                camera_effects=spec.camera_effects if variant == "effects" else None,
                                hair=long_hair(spec) if variant == "hair" else None)
 
@@ -69,7 +93,7 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=2)
     p.add_argument("--resolution", type=int, default=256)
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
-                   help="comma-separated subset of sky,hdri,effects,hair,sampled (sky is always rendered)")
+                   help="comma-separated subset of sky,hdri,effects,hair,room,sampled (sky is always rendered)")
     args = p.parse_args()
     variants = ("sky", *[v for v in args.variants.split(",") if v and v != "sky"])
     unknown = set(variants) - set(VARIANTS)

@@ -375,6 +375,43 @@ def _range(v: tuple[float, float], low: float, high: float, what: str) -> tuple[
     return v
 
 
+class SurroundingsConfig(FrozenModel):
+    """What stands around the body, drawn per clip (synth/scene/surroundings.py; recorded in clip.json
+    "environment"): indoors, four open-topped walls around everything the clip occupies, shelves against them and an
+    indoor floor; indoors and out, clutter on the floor near the body. Ranges are [low, high], uniform, metres."""
+
+    indoor_probability: float = Field(0.5, ge=0.0, le=1.0, description="share of clips inside a room")
+    wall_clearance_m: tuple[float, float] = Field(
+        (0.5, 3.0), description="gap between each wall and the nearest point the body, its furniture or its clutter "
+                                "reaches during the clip (drawn per wall)")
+    wall_height_m: tuple[float, float] = Field((2.4, 3.2), description="wall height above the floor")
+    shelf_probability: float = Field(0.5, ge=0.0, le=1.0, description="chance of shelves against each wall with "
+                                                                        "room for them")
+    clutter: tuple[int, int] = Field((0, 3), description="boxes, stools and crates on the floor per clip")
+    clutter_gap_m: tuple[float, float] = Field((0.05, 0.8), description="gap between a piece of clutter and the "
+                                                                        "nearest body point during the clip")
+
+    @field_validator("wall_clearance_m")
+    @classmethod
+    def _clearance(cls, v):
+        return _range(v, 0.3, 50.0, "m")
+
+    @field_validator("wall_height_m")
+    @classmethod
+    def _height(cls, v):
+        return _range(v, 2.0, 10.0, "m")
+
+    @field_validator("clutter")
+    @classmethod
+    def _clutter(cls, v):
+        return _range(v, 0, 20, "pieces")
+
+    @field_validator("clutter_gap_m")
+    @classmethod
+    def _gap(cls, v):
+        return _range(v, 0.02, 5.0, "m")
+
+
 class CameraEffectsConfig(FrozenModel):
     """What the head-mounted cameras do to the rendered light, each a [low, high] range sampled per clip
     (synth/appearance/camera_effects.py; recorded in clip.json "camera_effects"). A range with low == high fixes
@@ -497,6 +534,9 @@ class AppearanceConfig(FrozenModel):
         (), description="simulated clothing Alembic caches paired with the npz motions (e.g. 'asset:bedlam_clothing')"
     )
     hair: HairConfig | None = Field(None, description="strand hair per clip; null: the scalp painted only")
+    surroundings: SurroundingsConfig | None = Field(
+        None, description="rooms, shelves and clutter around the body; null: open ground, only the props the motion "
+                          "needs")
     camera_effects: CameraEffectsConfig | None = Field(
         None, description="exposure, white balance, vignetting, sensor noise, JPEG quality and monochrome sampled "
                           "per clip; null: the images as Cycles renders them")

@@ -102,7 +102,8 @@ def chair_clips():
     from synth.scene.sampler import ClipSampler
 
     cfg = load_config(REPO / "render_configs" / "default.yaml", overrides={
-        "clips": {"frames": 8}, "motion": {"families": ["sit_chair"], "weights": None}})
+        "clips": {"frames": 8}, "motion": {"families": ["sit_chair"], "weights": None},
+        "appearance": {"surroundings": None}})  # the motion's own furniture only (rooms: tests/test_surroundings.py)
     sampler = ClipSampler(cfg, REPO / "render_configs")
     out = []
     for index in range(6):

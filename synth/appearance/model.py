@@ -14,8 +14,12 @@ CLOTH_PATTERNS: tuple[str, ...] = ("solid", "stripes", "checks", "noise")
 #: Loose garments with real geometry (synth/appearance/garments.py builds the first three; "simulated" is
 #: clothing read from a simulation cache, synth/appearance/clothing.py).
 LOOSE_KINDS: tuple[str, ...] = ("skirt", "dress", "coat", "simulated")
-#: Ground patterns the renderer knows.
-GROUND_PATTERNS: tuple[str, ...] = ("tiles", "concrete", "grass", "wood")
+#: Outdoor grounds, indoor floors and wall surfaces (each a GroundSpec pattern the renderer knows).
+OUTDOOR_GROUNDS: tuple[str, ...] = ("tiles", "concrete", "grass", "wood", "asphalt", "gravel", "dirt")
+INDOOR_FLOORS: tuple[str, ...] = ("wood", "tiles", "concrete", "carpet")
+WALL_SURFACES: tuple[str, ...] = ("paint", "brick", "wall_tiles")
+#: Every surface pattern the renderer knows (grounds, floors, walls, furniture).
+GROUND_PATTERNS: tuple[str, ...] = tuple(dict.fromkeys(OUTDOOR_GROUNDS + INDOOR_FLOORS + WALL_SURFACES))
 
 # Pass codes written by the renderer (object index and the `parts` mask), shared with dataset readers.
 #: Object pass index per object class: the occluder codes synth.constants.OCC_BODY, OCC_GARMENT, OCC_SCENE.
@@ -162,7 +166,8 @@ class Appearance:
 
 @dataclass(frozen=True)
 class GroundSpec:
-    """Procedural ground: pattern in GROUND_PATTERNS, two linear-RGB colours, feature size (m), roughness."""
+    """A procedural surface (ground, floor, wall, furniture): pattern in GROUND_PATTERNS, two linear-RGB colours,
+    feature size (m: tile, plank or brick row, stone, noise feature), roughness."""
 
     pattern: str
     color_a: RGB

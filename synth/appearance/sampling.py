@@ -13,8 +13,10 @@ from synth.appearance.model import (
     Bottom,
     ClothTexture,
     Environment,
+    GROUND_PATTERNS,
     GroundSpec,
     LooseGarment,
+    OUTDOOR_GROUNDS,
     RGB,
     Shoes,
     SkySpec,
@@ -228,12 +230,18 @@ def validate_hdri_paths(paths: Sequence[str | Path]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def sample_environment(rng: np.random.Generator, hdri_paths: Sequence[str | Path] = (),
-                       hdri_probability: float = 0.5) -> Environment:
-    """Draw ground (tiles, concrete, grass or wood), gradient sky, sun; with configured HDRIs (validated first:
-    a missing file raises AssetError) one of them lights the scene with probability `hdri_probability`."""
-    hdris = validate_hdri_paths(hdri_paths)
-    pattern = str(rng.choice(["tiles", "concrete", "grass", "wood"]))
+def _pale(rng: np.random.Generator, lo: float, hi: float, saturation: float) -> np.ndarray:
+    """A linear-RGB colour of sRGB value in [lo, hi] (8 bit) and saturation up to `saturation`, any hue."""
+    return srgb8_to_linear(255.0 * _hsv_to_rgb(rng.uniform(), rng.uniform(0.0, saturation),
+                                               rng.uniform(lo, hi) / 255.0))
+
+
+def sample_surface(rng: np.random.Generator, pattern: str) -> GroundSpec:
+    """Colours, feature size (m) and roughness of one procedural surface of `pattern` (GROUND_PATTERNS): outdoor
+    grounds, indoor floors and walls. Colour ranges are sRGB 8 bit, converted to linear RGB."""
+    if pattern not in GROUND_PATTERNS:
+        raise ValueError(f"unknown surface pattern {pattern!r}; use one of {list(GROUND_PATTERNS)}")
+    rough = rng.uniform(0.5, 0.95)
     if pattern == "tiles":
         a, scale = srgb8_to_linear(rng.uniform(90, 230, 3)), rng.uniform(0.25, 0.8)
         b = a * rng.uniform(0.5, 0.8)
@@ -245,11 +253,44 @@ def sample_environment(rng: np.random.Generator, hdri_paths: Sequence[str | Path
         green = (rng.uniform(40, 90), rng.uniform(80, 140), rng.uniform(20, 50))
         a, scale = srgb8_to_linear(green), rng.uniform(0.05, 0.3)
         b = a * rng.uniform(0.4, 0.7)
-    else:
+    elif pattern == "wood":
         wood = (rng.uniform(120, 200), rng.uniform(80, 140), rng.uniform(40, 90))
         a, scale = srgb8_to_linear(wood), rng.uniform(0.1, 0.25)
         b = a * rng.uniform(0.55, 0.8)
-    ground = GroundSpec(pattern, _rgb(a), _rgb(b), float(round(scale, 4)), float(round(rng.uniform(0.5, 0.95), 3)))
+    elif pattern == "asphalt":
+        grey = np.full(3, rng.uniform(45, 95)) * rng.uniform(0.97, 1.03, 3)
+        a, scale, rough = srgb8_to_linear(grey), rng.uniform(0.01, 0.04), rng.uniform(0.8, 0.95)
+        b = a * rng.uniform(0.5, 0.75)
+    elif pattern == "gravel":  # stones: scale is their size
+        stone = np.full(3, rng.uniform(110, 185)) * np.array([1.0, rng.uniform(0.93, 1.0), rng.uniform(0.82, 0.97)])
+        a, scale, rough = srgb8_to_linear(stone), rng.uniform(0.015, 0.04), rng.uniform(0.7, 0.9)
+        b = a * rng.uniform(0.4, 0.65)
+    elif pattern == "dirt":
+        soil = (rng.uniform(95, 150), rng.uniform(65, 105), rng.uniform(40, 70))
+        a, scale, rough = srgb8_to_linear(soil), rng.uniform(0.1, 0.5), rng.uniform(0.8, 0.95)
+        b = a * rng.uniform(0.5, 0.75)
+    elif pattern == "carpet":
+        a, scale, rough = np.asarray(sample_cloth_color(rng)), rng.uniform(0.003, 0.01), rng.uniform(0.9, 1.0)
+        b = a * rng.uniform(0.7, 0.9)
+    elif pattern == "paint":
+        a, scale = _pale(rng, 170, 240, 0.25), rng.uniform(0.2, 1.0)
+        b = a * rng.uniform(0.9, 0.97)
+    elif pattern == "brick":  # scale: one course (brick plus mortar)
+        a = srgb8_to_linear((rng.uniform(120, 180), rng.uniform(50, 90), rng.uniform(35, 60)))
+        b, scale = srgb8_to_linear(np.full(3, rng.uniform(150, 200))), rng.uniform(0.065, 0.09)
+        rough = rng.uniform(0.8, 0.95)
+    else:  # wall_tiles: glazed
+        a, scale, rough = _pale(rng, 150, 245, 0.4), rng.uniform(0.1, 0.3), rng.uniform(0.1, 0.3)
+        b = srgb8_to_linear(np.full(3, rng.uniform(150, 220)))
+    return GroundSpec(pattern, _rgb(a), _rgb(b), float(round(scale, 4)), float(round(rough, 3)))
+
+
+def sample_environment(rng: np.random.Generator, hdri_paths: Sequence[str | Path] = (),
+                       hdri_probability: float = 0.5) -> Environment:
+    """Draw an outdoor ground (OUTDOOR_GROUNDS), gradient sky, sun; with configured HDRIs (validated first:
+    a missing file raises AssetError) one of them lights the scene with probability `hdri_probability`."""
+    hdris = validate_hdri_paths(hdri_paths)
+    ground = sample_surface(rng, str(rng.choice(OUTDOOR_GROUNDS)))
 
     elevation = float(rng.uniform(math.radians(15), math.radians(80)))
     # Lower sun -> warmer light.

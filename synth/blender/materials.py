@@ -114,21 +114,43 @@ def garment_material(name: str, kind: str, cloth) -> "bpy.types.Material":
     return mat
 
 
+#: Brick-texture patterns: (brick width in units of scale_m, mortar width m, rows offset, drawn on walls). Wall
+#: patterns are laid out on (x + y, z), the along-wall coordinate of an axis-aligned wall and the height.
+BRICK_LAYOUTS = {"tiles": (1.0, 0.01, 0.0, False), "wood": (6.0, 0.004, 0.5, False),
+                 "brick": (3.0, 0.01, 0.5, True), "wall_tiles": (1.0, 0.003, 0.0, True)}
+#: Noise patterns: (noise detail, map-range low and high of the noise that mixes colour a into colour b).
+NOISE_LAYOUTS = {"concrete": (8.0, 0.35, 0.65), "grass": (12.0, 0.3, 0.7), "asphalt": (10.0, 0.4, 0.6),
+                 "dirt": (6.0, 0.3, 0.7), "carpet": (4.0, 0.35, 0.65), "paint": (3.0, 0.35, 0.65)}
+#: Gravel: Voronoi stones (feature size scale_m), each a random mix of the two colours, dark seams between them.
+GRAVEL_SEAM = 0.08
+
+
+def _wall_coordinates(tree, coord):
+    """(x + y, z, 0) of an object-coordinate socket: along-wall coordinate and height on axis-aligned walls."""
+    xyz = N.node(tree, "ShaderNodeSeparateXYZ")
+    N.link(tree, coord, xyz.inputs[0])
+    out = N.node(tree, "ShaderNodeCombineXYZ")
+    N.link(tree, N.math_node(tree, "ADD", xyz.outputs["X"], xyz.outputs["Y"]), out.inputs["X"])
+    N.link(tree, xyz.outputs["Z"], out.inputs["Y"])
+    return out.outputs[0]
+
+
 def ground_material(spec: GroundSpec) -> "bpy.types.Material":
-    """Procedural ground (tiles, concrete, grass, wood planks) in object coordinates (metres)."""
+    """Procedural surface of a GroundSpec in object coordinates (metres): grounds, floors, walls and furniture."""
     mat = bpy.data.materials.new(f"ground_{spec.pattern}")
     mat.pass_index = 0
     tree = mat.node_tree
     coord = N.node(tree, "ShaderNodeTexCoord").outputs["Object"]
     a, b = tuple(spec.color_a), tuple(spec.color_b)
-    if spec.pattern in ("tiles", "wood"):
+    if spec.pattern in BRICK_LAYOUTS:
+        width, mortar, offset, wall = BRICK_LAYOUTS[spec.pattern]
         plank = spec.pattern == "wood"
         brick = N.node(tree, "ShaderNodeTexBrick", {
             "Color1": N.rgba(a), "Color2": N.rgba(tuple(0.85 * c for c in a)), "Mortar": N.rgba(b),
-            "Scale": 1.0, "Mortar Size": 0.004 if plank else 0.01, "Mortar Smooth": 0.2,
-            "Bias": 0.0, "Brick Width": (6.0 if plank else 1.0) * spec.scale_m, "Row Height": spec.scale_m,
-        }, offset=0.5 if plank else 0.0, offset_frequency=2 if plank else 1)
-        N.link(tree, coord, brick.inputs["Vector"])
+            "Scale": 1.0, "Mortar Size": mortar, "Mortar Smooth": 0.2,
+            "Bias": 0.0, "Brick Width": width * spec.scale_m, "Row Height": spec.scale_m,
+        }, offset=offset, offset_frequency=2 if offset else 1)
+        N.link(tree, _wall_coordinates(tree, coord) if wall else coord, brick.inputs["Vector"])
         color = brick.outputs["Color"]
         if plank:
             grain = N.node(tree, "ShaderNodeTexNoise", {"Scale": 40.0, "Detail": 2.0})
@@ -136,11 +158,20 @@ def ground_material(spec: GroundSpec) -> "bpy.types.Material":
             N.link(tree, coord, stretch.inputs["Vector"])
             N.link(tree, stretch.outputs["Vector"], grain.inputs["Vector"])
             color = N.mix_color(tree, N.math_node(tree, "MULTIPLY", grain.outputs["Fac"], 0.35), color, b)
+    elif spec.pattern == "gravel":
+        cells = N.node(tree, "ShaderNodeTexVoronoi", {"Scale": 1.0 / spec.scale_m}, feature="F1")
+        N.link(tree, coord, cells.inputs["Vector"])
+        edges = N.node(tree, "ShaderNodeTexVoronoi", {"Scale": 1.0 / spec.scale_m}, feature="DISTANCE_TO_EDGE")
+        N.link(tree, coord, edges.inputs["Vector"])
+        tone = N.node(tree, "ShaderNodeRGBToBW")
+        N.link(tree, cells.outputs["Color"], tone.inputs[0])
+        stone = N.mix_color(tree, tone.outputs[0], a, b)
+        seam = N.math_node(tree, "LESS_THAN", edges.outputs["Distance"], GRAVEL_SEAM)
+        color = N.mix_color(tree, seam, stone, tuple(0.5 * c for c in b))
     else:
-        noise = N.node(tree, "ShaderNodeTexNoise", {"Scale": 1.0 / spec.scale_m,
-                                                    "Detail": 8.0 if spec.pattern == "concrete" else 12.0})
+        detail, lo, hi = NOISE_LAYOUTS[spec.pattern]
+        noise = N.node(tree, "ShaderNodeTexNoise", {"Scale": 1.0 / spec.scale_m, "Detail": detail})
         N.link(tree, coord, noise.inputs["Vector"])
-        lo, hi = (0.35, 0.65) if spec.pattern == "concrete" else (0.3, 0.7)
         rng = N.node(tree, "ShaderNodeMapRange", {"From Min": lo, "From Max": hi})
         N.link(tree, noise.outputs["Fac"], rng.inputs["Value"])
         color = N.mix_color(tree, rng.outputs["Result"], a, b)

@@ -45,7 +45,7 @@ CHAIR_WOOD_RGB = ((0.08, 0.35), (0.04, 0.22), (0.02, 0.12))
 CHAIR_WOOD_SCALE_M = (0.03, 0.08)
 
 
-def _box(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def box(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """An axis-aligned box from corner lo (3,) to hi (3,): vertices (8, 3) (index 4 z + 2 y + x of the corner, 0 = lo,
     1 = hi per axis) and triangles (12, 3) int32."""
     v = np.array([[x, y, z] for z in (lo[2], hi[2]) for y in (lo[1], hi[1]) for x in (lo[0], hi[0])], np.float64)
@@ -70,17 +70,18 @@ def _hip_centre(joints_ego16: np.ndarray) -> np.ndarray:
     return centre
 
 
-def _mesh(name: str, boxes: list, R: np.ndarray, centre: np.ndarray, surface: GroundSpec) -> SceneMesh:
+def boxes_mesh(name: str, boxes: list, R: np.ndarray, centre: np.ndarray, surface: GroundSpec) -> SceneMesh:
     """One furniture mesh from boxes ((lo, hi) corners in prop axes, m) placed by rows-axes R at centre."""
     verts, faces = [], []
     for lo, hi in boxes:
-        bv, bf = _box(np.array(lo, np.float64), np.array(hi, np.float64))
+        bv, bf = box(np.array(lo, np.float64), np.array(hi, np.float64))
         faces.append(bf + 8 * len(verts))
         verts.append(bv @ R + centre)
     return SceneMesh(name, np.concatenate(verts), np.concatenate(faces), material="furniture", surface=surface)
 
 
-def _wood(rng: np.random.Generator) -> GroundSpec:
+def wood_surface(rng: np.random.Generator) -> GroundSpec:
+    """A furniture wood surface: dark and light tones from CHAIR_WOOD_RGB, grain scale, roughness."""
     dark = tuple(float(rng.uniform(lo, 0.5 * (lo + hi))) for lo, hi in CHAIR_WOOD_RGB)
     light = tuple(float(rng.uniform(0.5 * (lo + hi), hi)) for lo, hi in CHAIR_WOOD_RGB)
     return GroundSpec("wood", dark, light, float(round(rng.uniform(*CHAIR_WOOD_SCALE_M), 4)),
@@ -122,7 +123,7 @@ def table_for(vertices_world: np.ndarray, joints_ego16: np.ndarray, heading_rad:
     lu = far - 1.5 * TABLE_LEG_M  # the legs stand at the far corners, set in a little
     for lv in (-half, half - TABLE_LEG_M):
         boxes.append(((lu, lv, 0.0), (lu + TABLE_LEG_M, lv + TABLE_LEG_M, top - TABLE_BOARD_M)))
-    return _mesh("table", boxes, R, centre, _wood(rng))
+    return boxes_mesh("table", boxes, R, centre, wood_surface(rng))
 
 
 def chair_for(vertices_world: np.ndarray, joints_ego16: np.ndarray, heading_rad: float,
@@ -161,4 +162,4 @@ def chair_for(vertices_world: np.ndarray, joints_ego16: np.ndarray, heading_rad:
     for lu in (back - CHAIR_BOARD_M, front - CHAIR_LEG_M):
         for lv in (-half, half - CHAIR_LEG_M):
             boxes.append(((lu, lv, 0.0), (lu + CHAIR_LEG_M, lv + CHAIR_LEG_M, top - CHAIR_BOARD_M)))
-    return _mesh("chair", boxes, R, centre, _wood(rng))
+    return boxes_mesh("chair", boxes, R, centre, wood_surface(rng))

@@ -24,8 +24,9 @@ from synth.scene.spec import ClipSpec, EnvironmentSpec
 log = logging.getLogger(__name__)
 
 #: Independent random streams per clip, so adding one never changes the others.
-STREAM_IDENTITY, STREAM_MOTION, STREAM_APPEARANCE, STREAM_ENVIRONMENT, STREAM_CAMERA, STREAM_HAIR = range(6)
-NUM_STREAMS = 6
+(STREAM_IDENTITY, STREAM_MOTION, STREAM_APPEARANCE, STREAM_ENVIRONMENT, STREAM_CAMERA, STREAM_HAIR,
+ STREAM_SURROUNDINGS) = range(7)
+NUM_STREAMS = 7
 #: Shape coefficients loaded when identities come from mocap files (BEDLAM subjects use up to 16 betas).
 MOTION_IDENTITY_NUM_BETAS = 16
 #: Probabilities of the cloth texture patterns (solid, stripes, checks, noise) painted on simulated clothing.
@@ -148,6 +149,21 @@ class ClipSampler:
         cloth = sample_cloth(rng, probs=SIMULATED_CLOTH_PATTERN_PROBS)
         return simulated_garments(meshes, posed.T_world_from_native, positions, cloth, str(cache)), cache
 
+    def _environment(self, look: Any, props: tuple[Any, ...], posed: Any, T_world_from_device: np.ndarray,
+                     rng: np.random.Generator) -> EnvironmentSpec:
+        """The clip's environment: its look, the props its motion needs and, if configured, its surroundings (a
+        room around everything the body and its cameras reach, clutter near it)."""
+        cfg = self.cfg.appearance.surroundings
+        if cfg is None:
+            return EnvironmentSpec(look=look, occluders=props)
+        from synth.scene.surroundings import body_points, sample_surroundings
+
+        cameras = (T_world_from_device[:, None] @ np.asarray(self.rig.T_device_from_camera))[..., :3, 3]
+        around = sample_surroundings(rng, cfg, body_points(posed.vertices, cameras), props)
+        if around.floor is not None:
+            look = replace(look, ground=around.floor)
+        return EnvironmentSpec(look=look, occluders=(*props, *around.meshes), setting=around.setting)
+
     def _camera_effects(self, rng: np.random.Generator) -> Any:
         cfg = self.cfg.appearance.camera_effects
         if cfg is None:
@@ -175,7 +191,7 @@ class ClipSampler:
 
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
-        rng_id, rng_motion, rng_app, rng_env, rng_cam, rng_hair = clip_streams(self.cfg.seed, index)
+        rng_id, rng_motion, rng_app, rng_env, rng_cam, rng_hair, rng_around = clip_streams(self.cfg.seed, index)
         motion, motion_path, start = self._motion(rng_motion)
         if self.cfg.body.identity == "motion":
             identity = self.backend.identity_from_motion(motion)
@@ -206,6 +222,11 @@ class ClipSampler:
         if hair is not None:
             appearance = replace(appearance, hair_rgb=hair.style.albedo_rgb())  # the scalp under the strands
         seconds["hair"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        T_world_from_device = posed.T_world_from_head @ mount.T_head_from_device
+        environment = self._environment(look, self._props(motion, posed, rng_env), posed, T_world_from_device,
+                                        rng_around)
+        seconds["surroundings"] = time.perf_counter() - t0
         spec = ClipSpec(
             index=index,
             clip_id=clip_id(index),
@@ -214,9 +235,9 @@ class ClipSampler:
             posed=posed,
             rig=self.rig,
             mount=mount,
-            T_world_from_device=posed.T_world_from_head @ mount.T_head_from_device,
+            T_world_from_device=T_world_from_device,
             appearance=appearance,
-            environment=EnvironmentSpec(look=look, occluders=self._props(motion, posed, rng_env)),
+            environment=environment,
             garments=tuple(garments),
             asset_files=tuple(str(p) for p in used if p is not None),
             camera_effects=self._camera_effects(rng_cam),

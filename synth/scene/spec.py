@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # types only: the spec module sits below the packages that bu
 SCENE_CODES: tuple[int, ...] = (OCC_SCENE,)
 #: Every occluder code a spec's meshes carry, i.e. every non-background value of the object-index pass.
 SPEC_CODES: tuple[int, ...] = (OCC_BODY, OCC_GARMENT, OCC_SCENE, OCC_HAIR)
+#: Where a clip happens (EnvironmentSpec.setting).
+SETTINGS: tuple[str, ...] = ("outdoor", "indoor")
 
 
 @dataclass(frozen=True)
@@ -76,19 +78,26 @@ def ground_mesh(half_size_m: float = GROUND_HALF_SIZE_M) -> SceneMesh:
 
 @dataclass(frozen=True)
 class EnvironmentSpec:
-    """Where the clip happens: its look (sky, sun, HDRI, ground material), ONE ground and every other occluder."""
+    """Where the clip happens: its look (sky, sun, HDRI, ground material), ONE ground and every other occluder
+    (props, clutter, shelves, walls); setting: "indoor" (inside walls) or "outdoor"."""
 
     look: "Environment"
     ground: SceneMesh = field(default_factory=ground_mesh)
     occluders: tuple[SceneMesh, ...] = ()
+    setting: str = "outdoor"
+
+    def __post_init__(self) -> None:
+        if self.setting not in SETTINGS:
+            raise ValueError(f"environment setting {self.setting!r} is not one of {SETTINGS}")
 
     def meshes(self) -> tuple[SceneMesh, ...]:
         """Every static mesh of the environment: the ground first, then the other occluders."""
         return (self.ground, *self.occluders)
 
     def to_json(self) -> dict[str, Any]:
-        """clip.json "environment": the look and the props (`occluders`: the meshes other than the ground)."""
-        return {**self.look.to_json(), "occluders": [m.to_json() for m in self.occluders]}
+        """clip.json "environment": the look, the setting and the props (`occluders`: the meshes other than the
+        ground)."""
+        return {**self.look.to_json(), "setting": self.setting, "occluders": [m.to_json() for m in self.occluders]}
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,24 @@ CAPTION_LINE = 0.11
 CELL_GAP_PX = 6
 
 
+def _surroundings(env: Mapping[str, Any]) -> str:
+    """Caption line of a clip's setting and props: "room, <floor> floor" indoors or "<ground> ground" outdoors, then
+    the furniture by name and counts of shelves and clutter ("2 shelves", "1 clutter")."""
+    names = [str(o.get("name", "prop")) for o in env.get("occluders") or ()]
+    ground = (env.get("ground") or {}).get("pattern", "?")
+    words = [f"room, {ground} floor" if env.get("setting") == "indoor" else f"{ground} ground"]
+    words += [n for n in names if n != "walls" and not n.startswith(("shelf_", "clutter_"))]
+    for prefix, one, many in (("shelf_", "shelf", "shelves"), ("clutter_", "clutter", "clutter")):
+        count = sum(n.startswith(prefix) for n in names)
+        if count:
+            words.append(f"{count} {one if count == 1 else many}")
+    return "  ".join(words)
+
+
 def clip_caption(meta: Mapping[str, Any]) -> list[str]:
-    """Caption lines of a clip from its clip.json dict: "<clip> <family>", then lighting, hair and what it wears or
-    sits at, then its camera effects (when it has some)."""
+    """Caption lines of a clip from its clip.json dict: "<clip> <family>", then lighting, hair and what it wears,
+    then what is around it (room or ground, furniture, shelves, clutter), then its camera effects (when it has
+    some)."""
     env = meta.get("environment") or {}
     hdri = env.get("hdri_path")
     light = f"HDRI {Path(str(hdri)).stem}" if hdri else "sky + sun"
@@ -32,9 +47,8 @@ def clip_caption(meta: Mapping[str, Any]) -> list[str]:
     hair = meta.get("hair")
     extras = [f"{hair.get('style', 'hair')} hair"] if hair else []
     extras += [g.get("kind", "loose") for g in app.get("loose") or ()]
-    extras += [o.get("name", "prop") for o in env.get("occluders") or ()]
     lines = [f"{meta.get('clip_id', '?')}  {(meta.get('motion') or {}).get('family', '?')}",
-             "  ".join([light, *map(str, extras)])]
+             "  ".join([light, *map(str, extras)]), _surroundings(env)]
     fx = meta.get("camera_effects")
     if fx:
         evs = [v["exposure_ev"] for v in fx["views"].values()]
