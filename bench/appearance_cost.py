@@ -10,11 +10,13 @@ frames, as `synth render` does), so machine load drifts hit all variants alike:
          quality: `appearance.camera_effects`), which replace Blender's image write by our own;
   hair   the sky look with long strand hair (`appearance.hair`: the default's costliest style, 3000 strands at the
          top of its strand range, Principled Hair BSDF).
+  blur   the sky look with the clip's camera effects and motion blur over a 20 ms exposure (the top of the default
+         range), from the clip's own motion (`appearance.camera_effects.motion_blur_probability`);
   room   the sky look inside a room (`appearance.surroundings` with indoor_probability 1: walls, shelves where they
          fit, clutter, an indoor floor), drawn for the clip from a stream of its own.
   sampled the clip exactly as the default config draws it (its own lighting, hair and camera effects): over many
          clips, sampled/sky is what the default's appearance features cost together.
-Only effects and sampled apply camera effects, only hair and sampled have strands, only room and sampled have
+Only effects, blur and sampled apply camera effects, only hair and sampled have strands, only room and sampled have
 surroundings (every variant keeps the chair and table a seated motion needs). The sampled/sky ratio is the
 ratio of the mean seconds per frame (the features' cost varies from clip to clip).
 Only the render of the four views is timed (scene loading is not; the first frame of a clip includes the world's
@@ -41,8 +43,10 @@ from bench.common import write_result  # noqa: E402
 CONFIG = REPO / "render_configs" / "default.yaml"
 
 
-VARIANTS = ("sky", "hdri", "effects", "hair", "room", "sampled")
-DEFAULT_VARIANTS = VARIANTS[:5]
+VARIANTS = ("sky", "hdri", "effects", "hair", "room", "blur", "sampled")
+DEFAULT_VARIANTS = VARIANTS[:6]
+#: Exposure time of the blur variant, s.
+BLUR_EXPOSURE_S = 0.02
 #: The motion's own furniture, kept in every variant.
 MOTION_PROPS = ("chair", "table")
 
@@ -82,8 +86,11 @@ def _variant(spec, variant: str, hdri: str):
     environment = dataclasses.replace(spec.environment, look=look, occluders=props, setting="outdoor")
     if variant == "room":
         environment = _room(spec, look, props)
-    return dataclasses.replace(spec, environment=environment,
-                               camera_effects=spec.camera_effects if variant == "effects" else None,
+    effects = None
+    if variant in ("effects", "blur"):
+        effects = dataclasses.replace(spec.camera_effects,
+                                      exposure_time_s=BLUR_EXPOSURE_S if variant == "blur" else None)
+    return dataclasses.replace(spec, environment=environment, camera_effects=effects,
                                hair=long_hair(spec) if variant == "hair" else None)
 
 
@@ -93,7 +100,7 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=2)
     p.add_argument("--resolution", type=int, default=256)
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
-                   help="comma-separated subset of sky,hdri,effects,hair,room,sampled (sky is always rendered)")
+                   help="comma-separated subset of sky,hdri,effects,hair,room,blur,sampled (sky is always rendered)")
     args = p.parse_args()
     variants = ("sky", *[v for v in args.variants.split(",") if v and v != "sky"])
     unknown = set(variants) - set(VARIANTS)

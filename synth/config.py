@@ -432,6 +432,10 @@ class CameraEffectsConfig(FrozenModel):
         (75, 95), description="JPEG quality per clip (uniform integer); null: output.jpeg_quality")
     monochrome_probability: float = Field(0.0, ge=0.0, le=1.0, description="share of clips rendered as a "
                                                                            "monochrome (IR tracking) camera sees")
+    motion_blur_probability: float = Field(0.0, ge=0.0, le=1.0, description="share of clips with motion blur "
+                                                                            "from the clip's own motion (Cycles)")
+    exposure_time_s: tuple[float, float] = Field((0.002, 0.02), description="exposure time of a blurred clip, "
+                                                                            "seconds (log-uniform)")
 
     @field_validator("exposure_ev")
     @classmethod
@@ -447,6 +451,11 @@ class CameraEffectsConfig(FrozenModel):
     @classmethod
     def _vignetting(cls, v):
         return _range(v, 0.0, 1.0, "fraction of the light")
+
+    @field_validator("exposure_time_s")
+    @classmethod
+    def _seconds(cls, v):
+        return _range(v, 1e-5, 1.0, "seconds")
 
     @field_validator("full_well_e")
     @classmethod

@@ -23,16 +23,20 @@ def test_caption_names_family_lighting_hair_garments_props_and_camera_effects():
     hdri = meta["environment"]["hdri_path"]
     assert lines[1].startswith(f"HDRI {Path(hdri).stem}" if hdri else "sky + sun")
     assert all(g["kind"] in lines[1] for g in meta["appearance"]["loose"])
-    assert lines[2].startswith(f"{meta['environment']['ground']['pattern']} ground")
+    env = meta["environment"]
+    where = "room, {} floor" if env["setting"] == "indoor" else "{} ground"
+    assert lines[2].startswith(where.format(env["ground"]["pattern"]))
+    meta["environment"]["setting"] = "outdoor"
+    assert clip_caption(meta)[2].startswith(f"{env['ground']['pattern']} ground")
     meta["environment"]["occluders"] = [{"name": n} for n in ("table", "clutter_0", "shelf_0", "shelf_1", "walls")]
     meta["environment"]["setting"] = "indoor"
     meta["environment"]["ground"]["pattern"] = "carpet"
     meta["hair"] = {"style": "ponytail"}
     meta["camera_effects"] = {"views": {"a": {"exposure_ev": -0.25}, "b": {"exposure_ev": 0.5}},
-                              "full_well_e": None, "monochrome": True, "jpeg_quality": 80}
+                              "full_well_e": None, "monochrome": True, "jpeg_quality": 80, "exposure_time_s": 0.012}
     lines = clip_caption(meta)
     assert "ponytail hair" in lines[1] and lines[2] == "room, carpet floor  table  2 shelves  1 clutter"
-    assert lines[3] == "EV -0.2..+0.5  clean  mono  q80"
+    assert lines[3] == "EV -0.2..+0.5  clean  blur 12 ms  mono  q80"
 
 
 def test_pick_clips_is_seeded_distinct_and_bounded():

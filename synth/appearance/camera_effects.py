@@ -49,6 +49,8 @@ class CameraEffects:
     read_noise: standard deviation of the signal-independent noise, in linear units. monochrome: the sensor records
     luminance only (the images are written with one grey channel). jpeg_quality: the JPEG quality the clip's images are
     stored with (None: the output's `jpeg_quality`, or PNG). noise_seed: base of the per-frame, per-view noise.
+    exposure_time_s: how long the (global) shutter is open, centred on the frame's time, which the labels describe;
+    Cycles blurs the clip's real motion over it (None: sharp frames).
     """
 
     views: tuple[tuple[str, ViewEffects], ...]
@@ -57,6 +59,7 @@ class CameraEffects:
     monochrome: bool
     jpeg_quality: int | None
     noise_seed: int
+    exposure_time_s: float | None = None
 
     def view(self, name: str) -> ViewEffects:
         for view, fx in self.views:
@@ -78,6 +81,7 @@ class CameraEffects:
             "monochrome": self.monochrome,
             "jpeg_quality": self.jpeg_quality,
             "noise_seed": self.noise_seed,
+            "exposure_time_s": self.exposure_time_s,
         }
 
 
@@ -97,7 +101,9 @@ def sample_camera_effects(rng: np.random.Generator, cfg: Any, views: tuple[str, 
 
     Per view: exposure (uniform EV), white balance (uniform kelvin), vignetting (uniform). Per clip: whether the
     sensor is noisy (noise_probability), its full-well capacity (log-uniform electrons) and read noise (uniform),
-    monochrome (monochrome_probability), the JPEG quality (uniform integer; None for PNG output).
+    monochrome (monochrome_probability), the JPEG quality (uniform integer; None for PNG output), then motion blur
+    (motion_blur_probability; exposure time log-uniform). The motion-blur draws come after the others, so turning
+    it on changes no other effect of a clip.
     """
     per_view = []
     for view in views:
@@ -113,13 +119,17 @@ def sample_camera_effects(rng: np.random.Generator, cfg: Any, views: tuple[str, 
     read_noise = round(_uniform(rng, cfg.read_noise), 6)
     monochrome = bool(rng.random() < cfg.monochrome_probability)
     quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)) if cfg.jpeg_quality else None
+    noise_seed = int(rng.integers(2**31))
+    blurred = bool(rng.random() < cfg.motion_blur_probability)
+    exposure_time = round(_log_uniform(rng, cfg.exposure_time_s), 6)
     return CameraEffects(
         views=tuple(per_view),
         full_well_e=full_well if noisy else None,
         read_noise=read_noise if noisy else 0.0,
         monochrome=monochrome,
         jpeg_quality=quality if output_format == "jpg" else None,
-        noise_seed=int(rng.integers(2**31)),
+        noise_seed=noise_seed,
+        exposure_time_s=exposure_time if blurred else None,
     )
 
 

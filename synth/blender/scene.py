@@ -21,6 +21,7 @@ from synth.blender import display as D
 from synth.blender import hair as HAIR
 from synth.blender import materials as M
 from synth.blender import meshes as ME
+from synth.blender import motion as MO
 from synth.blender import passes as P
 from synth.blender import world as W
 from synth.blender.capture import captured_output
@@ -29,6 +30,8 @@ from synth.blender.osl_camera import apply_osl_camera
 from synth.render_settings import RenderSettings
 from synth.constants import OCC_BODY, OCC_GARMENT
 from synth.errors import ConfigError
+from synth.geometry.shutter import neighbour_poses, neighbours, shutter_frames
+from synth.geometry.transforms import opencv_camera_to_blender
 from synth.io import atomic_path
 from synth.scene.spec import EnvironmentSpec, SceneMesh, ground_mesh
 
@@ -97,6 +100,7 @@ class BlenderScene:
         self._seed = 0
         self._frame = 0
         self._effects: FX.CameraEffects | None = None
+        self._T_world_from_device_clip: np.ndarray | None = None  # (F, 4, 4) of a clip with motion blur, else None
         self._field_angle: dict[str, tuple[np.ndarray, float]] = {}
         self._lenses: dict[str, object] = {}
         self._passes_enabled: tuple[str, ...] = ()
@@ -225,6 +229,25 @@ class BlenderScene:
         self.set_environment(spec.environment)
         self.set_seed(spec.index)
         self.set_camera_effects(spec.camera_effects)
+        self.set_motion_blur(spec)
+
+    def set_motion_blur(self, spec) -> None:
+        """Motion blur from the clip's per-frame motion when its camera effects have an exposure time
+        (synth/blender/motion.py); otherwise sharp frames. Call after the body, garments and hair."""
+        fx = spec.camera_effects
+        exposure = getattr(fx, "exposure_time_s", None) if fx is not None else None
+        movers = [obj for obj in (*self._cams.values(), self._hair_obj) if obj is not None]
+        if exposure is None:
+            MO.disable(self.scene)
+            for obj in movers:
+                MO.clear_object_motion(obj)
+            self._T_world_from_device_clip = None
+            return
+        MO.enable(self.scene, shutter_frames(exposure, spec.motion.fps))
+        for obj in [self._body_obj] + [g for g, _ in self._garments]:
+            if obj is not None:
+                MO.attach_mesh_motion(obj)
+        self._T_world_from_device_clip = np.asarray(spec.T_world_from_device, dtype=np.float64)
 
     def set_camera_effects(self, effects: "FX.CameraEffects | None") -> None:
         """The clip's camera effects (synth.appearance.camera_effects), applied to every image render_views writes
@@ -314,18 +337,37 @@ class BlenderScene:
         """Move the body and garments to frame f and the cameras to T_world_from_device (4, 4) float64 @
         T_device_from_camera of each view."""
         t0 = time.perf_counter()
-        if self._body_obj is not None and self._body_vertices is not None:
-            ME.set_positions(self._body_obj.data, self._body_vertices[f])
-        for obj, verts in self._garments:
-            ME.set_positions(obj.data, verts[f])
-        if self._hair_obj is not None:
-            HAIR.set_hair_pose(self._hair_obj, self._T_world_from_head[f])
         T = np.asarray(T_world_from_device, dtype=np.float64)
-        for view, obj in self._cams.items():
-            C.set_camera_pose(obj, T @ self._T_device_from_camera[view])
+        if self._T_world_from_device_clip is not None:
+            self._set_frame_in_motion(f, T)
+        else:
+            if self._body_obj is not None and self._body_vertices is not None:
+                ME.set_positions(self._body_obj.data, self._body_vertices[f])
+            for obj, verts in self._garments:
+                ME.set_positions(obj.data, verts[f])
+            if self._hair_obj is not None:
+                HAIR.set_hair_pose(self._hair_obj, self._T_world_from_head[f])
+            for view, obj in self._cams.items():
+                C.set_camera_pose(obj, T @ self._T_device_from_camera[view])
         self.scene.cycles.seed = (self._seed * 1_000_003 + int(f)) % (2**31)
         self._frame = int(f)
         self.timings["set_frame_s"] = time.perf_counter() - t0
+
+    def _set_frame_in_motion(self, f: int, T_world_from_device: np.ndarray) -> None:
+        """set_frame of a clip with motion blur: every moving thing gets frame f and its neighbours."""
+        clip = self._T_world_from_device_clip
+        if not np.allclose(clip[f], T_world_from_device, atol=1e-9):
+            raise ValueError(f"frame {f}: with motion blur the device pose must be the loaded clip's "
+                             f"T_world_from_device[{f}]")
+        if self._body_obj is not None and self._body_vertices is not None:
+            MO.set_mesh_motion(self._body_obj, *neighbours(self._body_vertices, f))
+        for obj, verts in self._garments:
+            MO.set_mesh_motion(obj, *neighbours(verts, f))
+        if self._hair_obj is not None:
+            MO.set_object_motion(self._hair_obj, neighbour_poses(self._T_world_from_head, f))
+        devices = neighbour_poses(clip, f)
+        for view, obj in self._cams.items():
+            MO.set_object_motion(obj, opencv_camera_to_blender(devices @ self._T_device_from_camera[view]))
 
     # ------------------------------------------------------------------------------------------------------------
     def _enable_passes(self, passes: tuple[str, ...]) -> None:

@@ -54,6 +54,8 @@ def clip_caption(meta: Mapping[str, Any]) -> list[str]:
         evs = [v["exposure_ev"] for v in fx["views"].values()]
         parts = [f"EV {min(evs):+.1f}..{max(evs):+.1f}"]
         parts.append("noise" if fx.get("full_well_e") else "clean")
+        if fx.get("exposure_time_s"):
+            parts.append(f"blur {1000 * fx['exposure_time_s']:.0f} ms")
         if fx.get("monochrome"):
             parts.append("mono")
         if fx.get("jpeg_quality"):
