@@ -12,6 +12,8 @@ frames, as `synth render` does), so machine load drifts hit all variants alike:
          top of its strand range, Principled Hair BSDF).
   blur   the sky look with the clip's camera effects and motion blur over a 20 ms exposure (the top of the default
          range), from the clip's own motion (`appearance.camera_effects.motion_blur_probability`);
+  detail the sky look with the clip's skin detail (flush, lips, eyelids, nails through Anny's region masks) and its
+         cloth folds (bump-mapped wrinkles), which every other variant but sampled leaves out;
   room   the sky look inside a room (`appearance.surroundings` with indoor_probability 1: walls, shelves where they
          fit, clutter, an indoor floor), drawn for the clip from a stream of its own.
   sampled the clip exactly as the default config draws it (its own lighting, hair and camera effects): over many
@@ -43,8 +45,8 @@ from bench.common import write_result  # noqa: E402
 CONFIG = REPO / "render_configs" / "default.yaml"
 
 
-VARIANTS = ("sky", "hdri", "effects", "hair", "room", "blur", "sampled")
-DEFAULT_VARIANTS = VARIANTS[:6]
+VARIANTS = ("sky", "hdri", "effects", "hair", "room", "blur", "detail", "sampled")
+DEFAULT_VARIANTS = VARIANTS[:7]
 #: Exposure time of the blur variant, s.
 BLUR_EXPOSURE_S = 0.02
 #: The motion's own furniture, kept in every variant.
@@ -76,6 +78,17 @@ def _room(spec, look, props):
                                occluders=(*props, *around.meshes), setting=around.setting)
 
 
+def _plain(appearance):
+    """The appearance without skin detail and with smooth cloth."""
+    def smooth(garment):
+        return None if garment is None else dataclasses.replace(
+            garment, cloth=dataclasses.replace(garment.cloth, wrinkles=0.0))
+
+    return dataclasses.replace(appearance, skin_detail=None, top=smooth(appearance.top),
+                               bottom=smooth(appearance.bottom), shoes=smooth(appearance.shoes),
+                               loose=tuple(smooth(g) for g in appearance.loose))
+
+
 def _variant(spec, variant: str, hdri: str):
     """The clip with the sky look, no hair, no camera effects and no surroundings, plus the one feature the variant
     names."""
@@ -90,7 +103,11 @@ def _variant(spec, variant: str, hdri: str):
     if variant in ("effects", "blur"):
         effects = dataclasses.replace(spec.camera_effects,
                                       exposure_time_s=BLUR_EXPOSURE_S if variant == "blur" else None)
-    return dataclasses.replace(spec, environment=environment, camera_effects=effects,
+    appearance = spec.appearance if variant == "detail" else _plain(spec.appearance)
+    garments = spec.garments if variant == "detail" else tuple(
+        dataclasses.replace(g, cloth=dataclasses.replace(g.cloth, wrinkles=0.0)) for g in spec.garments)
+    return dataclasses.replace(spec, environment=environment, camera_effects=effects, appearance=appearance,
+                               garments=garments,
                                hair=long_hair(spec) if variant == "hair" else None)
 
 
@@ -100,7 +117,7 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=2)
     p.add_argument("--resolution", type=int, default=256)
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
-                   help="comma-separated subset of sky,hdri,effects,hair,room,blur,sampled (sky is always rendered)")
+                   help="comma-separated subset of sky,hdri,effects,hair,room,blur,detail,sampled (sky is always rendered)")
     args = p.parse_args()
     variants = ("sky", *[v for v in args.variants.split(",") if v and v != "sky"])
     unknown = set(variants) - set(VARIANTS)

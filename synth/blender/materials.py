@@ -13,8 +13,11 @@ from pathlib import Path
 
 import bpy
 
-from synth.appearance.model import Appearance, GroundSpec, LooseGarment, garment_mask_value, part_mask_value
+from synth.appearance.model import (
+    FLUSH_TINT_RGB, Appearance, GroundSpec, LooseGarment, garment_mask_value, part_mask_value,
+)
 from synth.blender import nodes as N
+from synth.bodies.anny_skin import MASKS_OF_PART, skin_mask_files
 from synth.constants import BODY_PARTS
 from synth.errors import AssetError
 
@@ -64,19 +67,64 @@ def body_part_material(part: str, app: Appearance) -> "bpy.types.Material":
         return mat
     base = tuple(app.hair_rgb) if part == "scalp" else tuple(app.skin_rgb)
     color, rough = N.const_color(tree, base), app.skin_roughness
+    if app.skin_detail is not None and part in MASKS_OF_PART:
+        color, rough = _skin_detail(tree, part, app, color, rough)
     layers = _layers_for_part(part, app)
+    folds = None  # (height socket, strength socket or value) of the top cloth layer where it covers
     if layers:
         coord = N.attribute(tree, REST_POSITION_ATTR, "Vector")
         for cloth, field, op, threshold in layers:
             cloth_col = N.cloth_color(tree, cloth, coord)
+            height = N.cloth_wrinkle_height(tree, cloth, coord) if cloth.wrinkles > 0 else None
             if op == "ALL":
                 color, rough = cloth_col, cloth.roughness
+                folds = (height, cloth.wrinkles) if height is not None else None
                 continue
             mask = N.math_node(tree, op, N.attribute(tree, field), threshold)
             color = N.mix_color(tree, mask, color, cloth_col)
             rough = N.mix_float(tree, mask, rough, cloth.roughness)
-    N.principled(tree, color, rough)
+            if height is None and folds is not None:  # a smooth cloth over folded one
+                folds = (N.mix_float(tree, mask, folds[0], 0.0), folds[1])
+            elif height is not None:
+                height = N.math_node(tree, "MULTIPLY", height, mask)
+                strength = cloth.wrinkles if folds is None else N.mix_float(tree, mask, folds[1], cloth.wrinkles)
+                folds = (height if folds is None else N.mix_float(tree, mask, folds[0], height), strength)
+    bsdf = N.principled(tree, color, rough)
+    if folds is not None:
+        N.bump_normal(tree, bsdf, *folds)
     return mat
+
+
+def _mask(tree, name: str, files: dict):
+    """Float socket of a skin region mask (an image on the body's UV map, non-colour data)."""
+    image = bpy.data.images.load(str(files[name]), check_existing=True)
+    image.colorspace_settings.name = "Non-Color"
+    tex = N.node(tree, "ShaderNodeTexImage")
+    tex.image = image
+    tex.interpolation = "Linear"
+    return tex.outputs["Color"]
+
+
+def _skin_detail(tree, part: str, app: Appearance, color, rough):
+    """The skin of a part with its region masks: flushed face and ears, lips, shaded eyelids, nails. Returns
+    (colour socket, roughness socket or value); unchanged when the masks are not installed."""
+    files = skin_mask_files()
+    if not files:
+        return color, rough
+    detail, skin = app.skin_detail, tuple(app.skin_rgb)
+    for name in MASKS_OF_PART[part]:
+        mask = _mask(tree, name, files)
+        if name in ("face", "ears"):
+            flushed = tuple(c * t for c, t in zip(skin, FLUSH_TINT_RGB))
+            color = N.mix_color(tree, N.math_node(tree, "MULTIPLY", mask, detail.flush), color, flushed)
+        elif name == "lips":
+            color = N.mix_color(tree, mask, color, tuple(app.lip_rgb))
+        elif name == "eyelids":
+            color = N.mix_color(tree, mask, color, tuple(c * detail.eyelid_shade for c in skin))
+        else:
+            color = N.mix_color(tree, mask, color, tuple(detail.nail_rgb))
+            rough = N.mix_float(tree, mask, rough, detail.nail_roughness)
+    return color, rough
 
 
 def body_texture_material(part: str, image: "bpy.types.Image", roughness: float) -> "bpy.types.Material":
@@ -109,8 +157,10 @@ def garment_material(name: str, kind: str, cloth) -> "bpy.types.Material":
     mat = bpy.data.materials.new(f"garment_{name}")
     mat.pass_index = garment_mask_value(kind)
     tree = mat.node_tree
-    color = N.cloth_color(tree, cloth, N.attribute(tree, REST_POSITION_ATTR, "Vector"))
-    N.principled(tree, color, cloth.roughness)
+    coord = N.attribute(tree, REST_POSITION_ATTR, "Vector")
+    bsdf = N.principled(tree, N.cloth_color(tree, cloth, coord), cloth.roughness)
+    if cloth.wrinkles > 0:
+        N.bump_normal(tree, bsdf, N.cloth_wrinkle_height(tree, cloth, coord), cloth.wrinkles)
     return mat
 
 

@@ -99,6 +99,37 @@ def cloth_color(tree, cloth, coord):
     return mix_color(tree, ramp.outputs["Result"], a, b)
 
 
+#: Cloth folds: the fold noise is squeezed this much along the rest pose's vertical (folds run around the body),
+#: its detail and distortion, and the bump's height scale (m).
+WRINKLE_VERTICAL_SQUEEZE = 2.5
+WRINKLE_DETAIL = 3.0
+WRINKLE_DISTORTION = 0.6
+WRINKLE_DEPTH_M = 0.004
+
+
+def cloth_wrinkle_height(tree, cloth, coord):
+    """Float socket in [0, 1] of a cloth's folds at `coord` (rest-pose position, m): ridges of a noise of feature size
+    cloth.wrinkle_scale_m, squeezed vertically."""
+    stretch = node(tree, "ShaderNodeMapping", {"Scale": (1.0, 1.0, WRINKLE_VERTICAL_SQUEEZE)})
+    link(tree, coord, stretch.inputs["Vector"])
+    noise = node(tree, "ShaderNodeTexNoise", {"Scale": 1.0 / cloth.wrinkle_scale_m, "Detail": WRINKLE_DETAIL,
+                                              "Distortion": WRINKLE_DISTORTION})
+    link(tree, stretch.outputs["Vector"], noise.inputs["Vector"])
+    centred = math_node(tree, "ABSOLUTE", math_node(tree, "SUBTRACT", noise.outputs["Fac"], 0.5))
+    return math_node(tree, "SUBTRACT", 1.0, math_node(tree, "MULTIPLY", centred, 2.0))
+
+
+def bump_normal(tree, bsdf, height, strength) -> None:
+    """Bump-map `bsdf`'s normal by a height socket (0-1, times WRINKLE_DEPTH_M) at `strength` (value or socket)."""
+    bump = node(tree, "ShaderNodeBump", {"Distance": WRINKLE_DEPTH_M})
+    link(tree, height, bump.inputs["Height"])
+    if isinstance(strength, (int, float)):
+        bump.inputs["Strength"].default_value = float(strength)
+    else:
+        link(tree, strength, bump.inputs["Strength"])
+    link(tree, bump.outputs["Normal"], bsdf.inputs["Normal"])
+
+
 def const_color(tree, rgb):
     """Colour socket of a constant linear-RGB value."""
     n = tree.nodes.new("ShaderNodeRGB")

@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 #: Independent random streams per clip, so adding one never changes the others.
 (STREAM_IDENTITY, STREAM_MOTION, STREAM_APPEARANCE, STREAM_ENVIRONMENT, STREAM_CAMERA, STREAM_HAIR,
- STREAM_SURROUNDINGS) = range(7)
-NUM_STREAMS = 7
+ STREAM_SURROUNDINGS, STREAM_SKIN) = range(8)
+NUM_STREAMS = 8
 #: Shape coefficients loaded when identities come from mocap files (BEDLAM subjects use up to 16 betas).
 MOTION_IDENTITY_NUM_BETAS = 16
 #: Probabilities of the cloth texture patterns (solid, stripes, checks, noise) painted on simulated clothing.
@@ -191,7 +191,8 @@ class ClipSampler:
 
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
-        rng_id, rng_motion, rng_app, rng_env, rng_cam, rng_hair, rng_around = clip_streams(self.cfg.seed, index)
+        (rng_id, rng_motion, rng_app, rng_env, rng_cam, rng_hair, rng_around,
+         rng_skin) = clip_streams(self.cfg.seed, index)
         motion, motion_path, start = self._motion(rng_motion)
         if self.cfg.body.identity == "motion":
             identity = self.backend.identity_from_motion(motion)
@@ -207,6 +208,10 @@ class ClipSampler:
             candidates = self.files.subject_textures(motion_path)
             texture = candidates[int(rng_app.integers(len(candidates)))]
             appearance = replace(appearance, body_texture=str(Path(texture).resolve()))
+        if self.cfg.appearance.skin_detail and self.cfg.body.backend == "anny" and appearance.body_texture is None:
+            from synth.appearance.sampling import sample_skin_detail  # the masks are on Anny's UV layout
+
+            appearance = replace(appearance, skin_detail=sample_skin_detail(rng_skin, appearance.skin_rgb))
         simulated, cache = self._simulated_clothing(motion, motion_path, start, posed, rng_app)
         if simulated:
             appearance = replace(appearance, loose=())  # simulated clothing replaces procedural loose garments
