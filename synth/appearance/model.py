@@ -10,7 +10,7 @@ from synth.constants import BODY_PARTS
 RGB = tuple[float, float, float]
 
 #: Cloth texture patterns the renderer knows.
-CLOTH_PATTERNS: tuple[str, ...] = ("solid", "stripes", "checks", "noise")
+CLOTH_PATTERNS: tuple[str, ...] = ("solid", "stripes", "checks", "noise", "denim", "knit", "dots")
 #: Loose garments with real geometry (synth/appearance/garments.py builds the first three; "simulated" is
 #: clothing read from a simulation cache, synth/appearance/clothing.py).
 LOOSE_KINDS: tuple[str, ...] = ("skirt", "dress", "coat", "simulated")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from synth.appearance.model import (
+    CLOTH_PATTERNS,
     Appearance,
     Bottom,
     ClothTexture,
@@ -54,6 +55,11 @@ NEUTRAL_CLOTH_SRGB8: tuple[tuple[int, int, int], ...] = (
     (25, 25, 28), (235, 235, 230), (120, 120, 120), (60, 60, 65), (30, 40, 80), (60, 85, 130), (180, 160, 120),
     (85, 90, 55),
 )
+#: Cloth pattern probabilities (CLOTH_PATTERNS order: solid, stripes, checks, noise, denim, knit, dots): any
+#: garment, tops, and bottoms (trousers and shorts are often denim).
+CLOTH_PATTERN_PROBS = (0.35, 0.15, 0.1, 0.1, 0.1, 0.1, 0.1)
+TOP_PATTERN_PROBS = (0.35, 0.15, 0.1, 0.1, 0.05, 0.15, 0.1)
+BOTTOM_PATTERN_PROBS = (0.45, 0.05, 0.05, 0.1, 0.3, 0.0, 0.05)
 #: Cloth folds: bump strength and fold width (m), uniform.
 CLOTH_WRINKLES = (0.1, 0.6)
 CLOTH_WRINKLE_SCALE_M = (0.025, 0.07)
@@ -120,17 +126,40 @@ def sample_cloth_color(rng: np.random.Generator) -> tuple[float, float, float]:
     return _rgb(srgb8_to_linear(srgb * 255.0))
 
 
-def sample_cloth(rng: np.random.Generator, patterns: Sequence[str] = ("solid", "stripes", "checks", "noise"),
-                 probs: Sequence[float] = (0.45, 0.2, 0.15, 0.2)) -> ClothTexture:
-    """One procedural cloth texture (pattern, two colours, period 1-12 cm, angle, roughness, wrinkles)."""
+def _denim_colors(rng: np.random.Generator) -> tuple[RGB, RGB]:
+    """Denim: indigo from dark to washed (sRGB), and its faded threads, lighter and greyer."""
+    wash = rng.uniform()
+    indigo = np.array([35.0, 50.0, 95.0]) + wash * np.array([70.0, 75.0, 80.0]) + rng.uniform(-8, 8, 3)
+    faded = indigo + rng.uniform(0.3, 0.6) * (np.array([200.0, 205.0, 215.0]) - indigo)
+    return _rgb(srgb8_to_linear(indigo)), _rgb(srgb8_to_linear(faded))
+
+
+#: Period ranges (m, log-uniform) per cloth pattern: stripes and checks 1-12 cm, noise features, denim fades (the
+#: twill is DENIM_TWILL_M), knit ribs, print dot spacing.
+CLOTH_SCALE_M = {"denim": (0.04, 0.15), "knit": (0.004, 0.012), "dots": (0.015, 0.08)}
+DEFAULT_CLOTH_SCALE_M = (0.01, 0.12)
+
+
+def sample_cloth(rng: np.random.Generator, patterns: Sequence[str] = CLOTH_PATTERNS,
+                 probs: Sequence[float] = CLOTH_PATTERN_PROBS) -> ClothTexture:
+    """One procedural cloth texture (pattern, two colours, period, angle, roughness, wrinkles)."""
+    if len(probs) != len(patterns):
+        raise ValueError(f"{len(probs)} probabilities for {len(patterns)} cloth patterns")
     pattern = str(rng.choice(list(patterns), p=np.asarray(probs) / np.sum(probs)))
-    a = sample_cloth_color(rng)
-    b = sample_cloth_color(rng) if pattern != "noise" else _rgb(np.asarray(a) * rng.uniform(0.4, 0.8))
+    if pattern == "denim":
+        a, b = _denim_colors(rng)
+    else:
+        a = sample_cloth_color(rng)
+        if pattern in ("noise", "knit"):  # a darker tone of the same colour; ribs are subtle
+            b = _rgb(np.asarray(a) * rng.uniform(*((0.4, 0.8) if pattern == "noise" else (0.7, 0.9))))
+        else:
+            b = sample_cloth_color(rng)
+    lo, hi = CLOTH_SCALE_M.get(pattern, DEFAULT_CLOTH_SCALE_M)
     return ClothTexture(
         pattern=pattern,
         color_a=a,
         color_b=b,
-        scale_m=float(round(np.exp(rng.uniform(np.log(0.01), np.log(0.12))), 5)),
+        scale_m=float(round(np.exp(rng.uniform(np.log(lo), np.log(hi))), 5)),
         angle_rad=float(round(rng.choice([0.0, math.pi / 2, math.pi / 4, rng.uniform(0, math.pi)]), 5)),
         roughness=float(round(rng.uniform(0.6, 0.95), 3)),
         wrinkles=float(round(rng.uniform(*CLOTH_WRINKLES), 3)),
@@ -154,7 +183,7 @@ def sample_appearance(rng: np.random.Generator, parts_available: Collection[str]
     loose: list[LooseGarment] = []
     if has_legs and rng.random() < loose_garment_probability:
         kind = str(rng.choice(["skirt", "dress", "coat"]))
-        cloth = sample_cloth(rng, probs=(0.5, 0.2, 0.15, 0.15))
+        cloth = sample_cloth(rng)
         if kind == "skirt":
             loose.append(LooseGarment("skirt", cloth, top_t=float(rng.uniform(0.25, 0.35)),
                                       hem_t=float(rng.uniform(0.3, 0.85)), flare=float(rng.uniform(0.05, 0.35)),
@@ -176,7 +205,7 @@ def sample_appearance(rng: np.random.Generator, parts_available: Collection[str]
             style = str(rng.choice(["short_sleeve", "sleeveless"]))
         sleeve_t = {"long_sleeve": rng.uniform(0.9, 0.98), "short_sleeve": rng.uniform(0.15, 0.4),
                     "sleeveless": 0.0}[style]
-        cloth = loose[0].cloth if "dress" in kinds else sample_cloth(rng)
+        cloth = loose[0].cloth if "dress" in kinds else sample_cloth(rng, probs=TOP_PATTERN_PROBS)
         top = Top(style, cloth, sleeve_t=float(sleeve_t), hem_t=float(rng.uniform(0.1, 0.3)))
 
     bottom = None
@@ -187,7 +216,7 @@ def sample_appearance(rng: np.random.Generator, parts_available: Collection[str]
         else:
             style = str(rng.choice(["trousers", "shorts"], p=[0.7, 0.3]))
             leg_t = rng.uniform(0.95, 1.02) if style == "trousers" else rng.uniform(0.25, 0.5)
-            cloth = sample_cloth(rng, probs=(0.65, 0.1, 0.1, 0.15))
+            cloth = sample_cloth(rng, probs=BOTTOM_PATTERN_PROBS)
         bottom = Bottom(style, cloth, leg_t=float(leg_t), waist_t=float(rng.uniform(0.22, 0.32)))
 
     shoes = None

@@ -82,13 +82,6 @@ def set_mesh_motion(obj: "bpy.types.Object", prev: np.ndarray, cur: np.ndarray, 
     obj.data.update()
 
 
-def detach_mesh_motion(obj: "bpy.types.Object") -> None:
-    """Remove the shape keys and their animation (the mesh keeps its basis positions)."""
-    if obj.data.shape_keys is not None:
-        obj.data.shape_keys.animation_data_clear()
-        obj.shape_key_clear()
-
-
 def set_object_motion(obj: "bpy.types.Object", matrices: np.ndarray) -> None:
     """Key an object's world matrix at MOTION_FRAME - 1, MOTION_FRAME, MOTION_FRAME + 1: matrices (3, 4, 4)
     float64 (prev, this frame, next), rigid, metres. The object has no parent."""

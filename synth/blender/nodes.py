@@ -76,7 +76,8 @@ def cloth_color(tree, cloth, coord):
     """Colour socket of a synth.appearance.model.ClothTexture evaluated at `coord` (rest-pose position, m).
 
     stripes: bands across the direction tilted `angle_rad` from vertical (0 = horizontal stripes);
-    checks: a 3D checker of cell size scale_m / 2; noise: Perlin noise of feature size scale_m.
+    checks: a 3D checker of cell size scale_m / 2; noise: Perlin noise of feature size scale_m; denim: indigo fades
+    and a diagonal twill; knit: ribs scale_m apart; dots: a print of dots scale_m apart.
     """
     a, b = tuple(cloth.color_a), tuple(cloth.color_b)
     if cloth.pattern == "solid":
@@ -92,11 +93,50 @@ def cloth_color(tree, cloth, coord):
         chk = node(tree, "ShaderNodeTexChecker", {"Scale": 1.0 / cloth.scale_m, "Color1": rgba(a), "Color2": rgba(b)})
         link(tree, coord, chk.inputs["Vector"])
         return chk.outputs["Color"]
-    noise = node(tree, "ShaderNodeTexNoise", {"Scale": 1.0 / cloth.scale_m, "Detail": 4.0})
+    if cloth.pattern == "denim":
+        return _denim(tree, cloth, coord)
+    if cloth.pattern == "knit":  # ribs running along the rest pose's vertical, a soft profile across them
+        wave = node(tree, "ShaderNodeTexWave", {"Scale": WAVE_PERIOD_M / cloth.scale_m, "Distortion": 0.0},
+                    wave_type="BANDS",
+                    bands_direction="X", wave_profile="SIN")
+        link(tree, coord, wave.inputs["Vector"])
+        return mix_color(tree, wave.outputs["Fac"], a, b)
+    if cloth.pattern == "dots":  # a print: dots of colour b on a, one per Voronoi cell
+        cells = node(tree, "ShaderNodeTexVoronoi", {"Scale": 1.0 / cloth.scale_m, "Randomness": 0.3}, feature="F1")
+        link(tree, coord, cells.inputs["Vector"])
+        return mix_color(tree, math_node(tree, "LESS_THAN", cells.outputs["Distance"], PRINT_DOT_RADIUS), a, b)
+    return mix_color(tree, _noise_ramp(tree, coord, 1.0 / cloth.scale_m, 4.0), a, b)
+
+
+#: Period (m) of Blender's wave texture bands at Scale 1 along X (its phase grows 20 per unit): Scale =
+#: WAVE_PERIOD_M / period.
+WAVE_PERIOD_M = 2.0 * math.pi / 20.0
+#: Print dots: radius in units of the dot spacing. Denim: twill period (m), its contrast, and the fades' noise.
+PRINT_DOT_RADIUS = 0.3
+DENIM_TWILL_M = 0.006
+DENIM_TWILL_CONTRAST = 0.25
+
+
+def _noise_ramp(tree, coord, scale: float, detail: float):
+    """Float socket: Perlin noise of `scale` (1/m) at coord, stretched from [0.3, 0.7] to [0, 1]."""
+    noise = node(tree, "ShaderNodeTexNoise", {"Scale": scale, "Detail": detail})
     link(tree, coord, noise.inputs["Vector"])
     ramp = node(tree, "ShaderNodeMapRange", {"From Min": 0.3, "From Max": 0.7})
     link(tree, noise.outputs["Fac"], ramp.inputs["Value"])
-    return mix_color(tree, ramp.outputs["Result"], a, b)
+    return ramp.outputs["Result"]
+
+
+def _denim(tree, cloth, coord):
+    """Denim: indigo (color_a) fading towards color_b over noise of feature size scale_m, crossed by a diagonal
+    twill of period DENIM_TWILL_M."""
+    faded = mix_color(tree, math_node(tree, "MULTIPLY", _noise_ramp(tree, coord, 1.0 / cloth.scale_m, 2.0), 0.6),
+                      tuple(cloth.color_a), tuple(cloth.color_b))
+    twill = node(tree, "ShaderNodeTexWave", {"Scale": WAVE_PERIOD_M / DENIM_TWILL_M, "Distortion": 0.0},
+                 wave_type="BANDS",
+                 bands_direction="DIAGONAL", wave_profile="SAW")
+    link(tree, coord, twill.inputs["Vector"])
+    return mix_color(tree, math_node(tree, "MULTIPLY", twill.outputs["Fac"], DENIM_TWILL_CONTRAST), faded,
+                     tuple(cloth.color_b))
 
 
 #: Cloth folds: the fold noise is squeezed this much along the rest pose's vertical (folds run around the body),

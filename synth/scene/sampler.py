@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 NUM_STREAMS = 8
 #: Shape coefficients loaded when identities come from mocap files (BEDLAM subjects use up to 16 betas).
 MOTION_IDENTITY_NUM_BETAS = 16
-#: Probabilities of the cloth texture patterns (solid, stripes, checks, noise) painted on simulated clothing.
-SIMULATED_CLOTH_PATTERN_PROBS = (0.6, 0.15, 0.1, 0.15)
+#: Probabilities of the cloth texture patterns (CLOTH_PATTERNS order: solid, stripes, checks, noise, denim, knit,
+#: dots) painted on simulated clothing.
+SIMULATED_CLOTH_PATTERN_PROBS = (0.45, 0.1, 0.1, 0.1, 0.1, 0.1, 0.05)
 
 
 def clip_streams(seed: int, index: int) -> list[np.random.Generator]:
