@@ -56,7 +56,7 @@ def renders(tmp_path_factory):
     from synth.scene.sampler import ClipSampler
 
     cfg = load_config(REPO / "render_configs" / "default.yaml", overrides={
-        "rig": {"resolution": RES}, "clips": {"frames": 1},
+        "rig": {"resolution": RES}, "clips": {"frames": 1}, "appearance": {"surroundings": None},  # open sky
         "render": {"preset": "draft", "samples": 2, "device": "cpu", "threads": 1}})
     spec, _ = ClipSampler(cfg, REPO / "render_configs").sample(0)
     base = dataclasses.replace(spec.environment.look, hdri_path="builtin:hdri/forest.exr", hdri_strength=1.0,
