@@ -533,6 +533,8 @@ class HairConfig(FrozenModel):
 
 class AppearanceConfig(FrozenModel):
     loose_garment_probability: float = Field(0.35, ge=0.0, le=1.0)
+    hood_probability: float = Field(0.0, ge=0.0, le=1.0, description="share of long-sleeved tops (under no coat) "
+                                                                     "that are hoodies with the hood down")
     hdri_files: tuple[str, ...] = Field((), description="equirectangular HDRIs to light with (paths or 'asset:' refs)")
     hdri_probability: float = Field(0.5, ge=0.0, le=1.0, description="chance a clip is lit by one of hdri_files")
     body_textures: tuple[str, ...] = Field(

@@ -150,3 +150,11 @@ def part_names_present(part_of_face: np.ndarray) -> tuple[str, ...]:
     """BODY_PARTS names that label at least one face."""
     present = set(np.unique(part_of_face).tolist())
     return tuple(p for i, p in enumerate(BODY_PARTS) if i in present)
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V, 3) unit area-weighted vertex normals of one mesh frame (vertices (V, 3), faces (T, 3))."""
+    tri = vertices[faces]
+    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    n = np.stack([np.bincount(faces.reshape(-1), np.repeat(fn[:, k], 3), minlength=len(vertices)) for k in range(3)], 1)
+    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)

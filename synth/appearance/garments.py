@@ -26,7 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from synth.appearance.bodymap import BodyLandmarks, body_landmarks, paint_fields, polyline_coordinate
+from synth.appearance.bodymap import (
+    BodyLandmarks, body_landmarks, paint_fields, polyline_coordinate, vertex_normals,
+)
+from synth.appearance.hood import pose_hood, rest_hood, sheet_faces
 from synth.appearance.model import Appearance, ClothTexture, LooseGarment
 from synth.constants import PART_INDEX
 
@@ -314,14 +317,6 @@ def bone_transforms(rest_vertices: np.ndarray, posed_vertices: np.ndarray, bone_
     return out
 
 
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) unit area-weighted vertex normals of one mesh frame (vertices (V, 3), faces (T, 3))."""
-    tri = vertices[faces]
-    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    n = np.stack([np.bincount(faces.reshape(-1), np.repeat(fn[:, k], 3), minlength=len(vertices)) for k in range(3)], 1)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-
-
 def _drape(g: np.ndarray, rest: _RestGarment, T_pelvis: np.ndarray, tree: cKDTree, pts: np.ndarray,
            clearance_m: float) -> np.ndarray:
     """Push trunk rings radially (from the pelvis-carried ring axis) outside every trunk/leg vertex lying within
@@ -398,9 +393,24 @@ def posed_garments(posed_body, appearance: Appearance) -> list[GarmentMesh]:
         body_group[np.isin(lm.vertex_part, arm)] = grp
     out = []
     for i, g in enumerate(appearance.loose):
+        if g.kind == "hood":
+            out.append(_posed_hood(g, i, rest_v, lm, bones_T, posed_body))
+            continue
         rest = build_rest_garment(g, rest_v, lm, fields)
         verts = pose_garment(rest, bones_T, np.asarray(posed_body.vertices), faces, body_group, g.clearance_m)
         out.append(GarmentMesh(name=f"{g.kind}_{i}", kind=g.kind, vertices=verts, faces=rest.faces,
                                uv=rest.uv, face_uv_idx=rest.face_uv_idx,
                                rest_vertices=rest.vertices.astype(np.float32), cloth=g.cloth))
     return out
+
+
+def _posed_hood(g: LooseGarment, i: int, rest_v: np.ndarray, lm: BodyLandmarks, bones_T: np.ndarray,
+                posed_body) -> GarmentMesh:
+    """A hood worn down (synth/appearance/hood.py), moved by the chest bone."""
+    rings = rest_hood(g, rest_v, lm)
+    faces, uv, face_uv = sheet_faces(*rings.shape[:2])
+    rest = rings.reshape(-1, 3)
+    verts = pose_hood(rest, bones_T[:, BONES.index("chest")], np.asarray(posed_body.vertices),
+                      np.asarray(posed_body.faces), lm.vertex_part, g.clearance_m)
+    return GarmentMesh(name=f"{g.kind}_{i}", kind=g.kind, vertices=verts, faces=faces, uv=uv, face_uv_idx=face_uv,
+                       rest_vertices=rest.astype(np.float32), cloth=g.cloth)

@@ -12,8 +12,9 @@ RGB = tuple[float, float, float]
 #: Cloth texture patterns the renderer knows.
 CLOTH_PATTERNS: tuple[str, ...] = ("solid", "stripes", "checks", "noise", "denim", "knit", "dots")
 #: Loose garments with real geometry (synth/appearance/garments.py builds the first three; "simulated" is
-#: clothing read from a simulation cache, synth/appearance/clothing.py).
-LOOSE_KINDS: tuple[str, ...] = ("skirt", "dress", "coat", "simulated")
+#: clothing read from a simulation cache, synth/appearance/clothing.py; "hood" is a hoodie's hood worn down,
+#: synth/appearance/hood.py).
+LOOSE_KINDS: tuple[str, ...] = ("skirt", "dress", "coat", "simulated", "hood")
 #: Outdoor grounds, indoor floors and wall surfaces (each a GroundSpec pattern the renderer knows).
 OUTDOOR_GROUNDS: tuple[str, ...] = ("tiles", "concrete", "grass", "wood", "asphalt", "gravel", "dirt")
 INDOOR_FLOORS: tuple[str, ...] = ("wood", "tiles", "concrete", "carpet")
@@ -112,7 +113,8 @@ class LooseGarment:
 
     kind: one of LOOSE_KINDS. top_t: torso coordinate of the upper edge. hem_t: leg coordinate of the hem
     (0 = hip joint, 1 = ankle). flare: extra hem radius as a fraction of the hip radius. clearance_m: gap to
-    the body. sleeve_t: arm coordinate of the sleeve hem (coats; 0 = no sleeves).
+    the body. sleeve_t: arm coordinate of the sleeve hem (coats; 0 = no sleeves). A hood reads hem_t as the torso
+    coordinate of its lowest point on the back and flare as its bulge off the back per neck radius.
     """
 
     kind: str

@@ -60,6 +60,11 @@ NEUTRAL_CLOTH_SRGB8: tuple[tuple[int, int, int], ...] = (
 CLOTH_PATTERN_PROBS = (0.35, 0.15, 0.1, 0.1, 0.1, 0.1, 0.1)
 TOP_PATTERN_PROBS = (0.35, 0.15, 0.1, 0.1, 0.05, 0.15, 0.1)
 BOTTOM_PATTERN_PROBS = (0.45, 0.05, 0.05, 0.1, 0.3, 0.0, 0.05)
+#: Hoods worn down: torso coordinate of the lowest point on the back, bulge per neck radius (uniform), gap to the
+#: body (m).
+HOOD_LOWEST_T = (0.68, 0.85)
+HOOD_BULGE = (0.8, 1.6)
+HOOD_CLEARANCE_M = 0.012
 #: Cloth folds: bump strength and fold width (m), uniform.
 CLOTH_WRINKLES = (0.1, 0.6)
 CLOTH_WRINKLE_SCALE_M = (0.025, 0.07)
@@ -168,8 +173,9 @@ def sample_cloth(rng: np.random.Generator, patterns: Sequence[str] = CLOTH_PATTE
 
 
 def sample_appearance(rng: np.random.Generator, parts_available: Collection[str],
-                      loose_garment_probability: float = 0.35) -> Appearance:
-    """Draw skin, hair, top, bottom, shoes and (with `loose_garment_probability`) one loose garment.
+                      loose_garment_probability: float = 0.35, hood_probability: float = 0.0) -> Appearance:
+    """Draw skin, hair, top, bottom, shoes, (with `loose_garment_probability`) one loose garment and (with
+    `hood_probability`, for a long-sleeved top under no coat) a hoodie's hood worn down in the top's cloth.
 
     parts_available: BODY_PARTS names the body backend labels; garments whose parts are missing are skipped
     (e.g. no shoes without feet, no hair colour without a scalp).
@@ -224,6 +230,11 @@ def sample_appearance(rng: np.random.Generator, parts_available: Collection[str]
         style = str(rng.choice(["sneakers", "boots"], p=[0.75, 0.25]))
         shoes = Shoes(style, sample_cloth(rng, patterns=("solid", "noise"), probs=(0.7, 0.3)),
                       shaft_t=float(rng.uniform(0.0, 0.04) if style == "sneakers" else rng.uniform(0.12, 0.3)))
+
+    if (top is not None and top.style == "long_sleeve" and "coat" not in kinds and "neck" in parts
+            and rng.random() < hood_probability):
+        loose.append(LooseGarment("hood", top.cloth, top_t=1.0, hem_t=float(rng.uniform(*HOOD_LOWEST_T)),
+                                  flare=float(rng.uniform(*HOOD_BULGE)), clearance_m=HOOD_CLEARANCE_M))
 
     skin_np = np.asarray(skin)
     return Appearance(
@@ -380,4 +391,5 @@ def white_balance_tint(temperature_k: float) -> RGB:
 def appearance_from_config(rng: np.random.Generator, appearance_cfg, parts_available: Collection[str] = BODY_PARTS
                            ) -> Appearance:
     """sample_appearance with the `appearance:` config section (synth.config.AppearanceConfig)."""
-    return sample_appearance(rng, parts_available, appearance_cfg.loose_garment_probability)
+    return sample_appearance(rng, parts_available, appearance_cfg.loose_garment_probability,
+                             appearance_cfg.hood_probability)

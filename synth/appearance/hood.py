@@ -1,0 +1,121 @@
+"""A hoodie's hood, worn down: a cowl of cloth lying on the upper back behind the neck, numpy only.
+
+Rest pose: an open sheet of rings that starts as a collar round the back and sides of the neck (HOOD_SPAN_RAD
+either side of straight back) and falls down the back to the torso coordinate `hem_t` (the sides fall less than the
+middle), standing `clearance_m` off the body's own cross-section at every height and bulging `flare` x the neck
+radius further out half-way down (the hood's fabric gathered on the back). Posed: it moves rigidly with the chest
+bone (the Kabsch fit of the upper torso, synth/appearance/garments.py), then every vertex closer than half the
+clearance to the trunk, neck or head is pushed out along that body vertex's normal, so a head tilted back rests on
+the hood rather than passing through it. Rear cameras looking down the back see it, and the labels ray-cast it as a
+garment (occluder code 2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from synth.appearance.bodymap import BodyLandmarks, vertex_normals
+from synth.appearance.model import LooseGarment
+from synth.constants import PART_INDEX
+
+#: Vertices across the hood and rings down it.
+HOOD_SEGMENTS = 25
+HOOD_RINGS = 12
+#: Half the hood's angular span around the neck, from straight back, rad.
+HOOD_SPAN_RAD = math.radians(85.0)
+#: Share of the middle's drop that the hood's side edges fall.
+HOOD_SIDE_DROP = 0.5
+#: Height band (m) of body points defining the cross-section at a ring, and the angle bins of that profile.
+PROFILE_BAND_M = 0.025
+PROFILE_BINS = 72
+#: Collar height: this quantile of the neck's vertex heights.
+COLLAR_QUANTILE = 0.2
+#: Body parts the hood is fitted around (rest pose) and pushed out of (posed).
+HOOD_BODY_PARTS = ("torso", "neck", "head", "scalp", "left_upperarm", "right_upperarm")
+
+
+def _back_direction(v: np.ndarray, lm: BodyLandmarks) -> np.ndarray:
+    """(2,) unit xy vector from the front of the rest body to its back (away from the eyes, else from the chest)."""
+    part = lm.vertex_part
+    head = v[np.isin(part, [PART_INDEX["head"], PART_INDEX["scalp"]])]
+    eyes = v[part == PART_INDEX["eyes"]] if "eyes" in PART_INDEX else np.empty((0, 3))
+    if len(eyes) and len(head):
+        d = head[:, :2].mean(0) - eyes[:, :2].mean(0)
+    else:  # the shoulders' line is across the body; the back is the side the spine vertices bulge to
+        across = lm.joints["left_shoulder"][:2] - lm.joints["right_shoulder"][:2]
+        d = np.array([across[1], -across[0]])
+    return d / np.linalg.norm(d)
+
+
+def _profile(pts: np.ndarray, z: float, centre: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """Body radius (m) around `centre` at height z in the directions `angles` (rad): the largest radius of the body
+    points within PROFILE_BAND_M of z in each angle bin (empty bins borrow their neighbours')."""
+    sel = pts[np.abs(pts[:, 2] - z) < PROFILE_BAND_M]
+    r = np.zeros(PROFILE_BINS)
+    if len(sel):
+        d = sel[:, :2] - centre
+        k = (np.mod(np.arctan2(d[:, 1], d[:, 0]), 2 * math.pi) / (2 * math.pi) * PROFILE_BINS).astype(np.int64)
+        np.maximum.at(r, np.minimum(k, PROFILE_BINS - 1), np.linalg.norm(d, axis=1))
+    ok = r > 0
+    if ok.any() and not ok.all():
+        a = np.arange(PROFILE_BINS)
+        r = np.interp(a, np.concatenate([a[ok] - PROFILE_BINS, a[ok], a[ok] + PROFILE_BINS]), np.tile(r[ok], 3))
+    r = np.maximum(r, np.maximum(np.roll(r, 1), np.roll(r, -1)))  # never narrower than a neighbouring bin
+    k = (np.mod(angles, 2 * math.pi) / (2 * math.pi) * PROFILE_BINS).astype(np.int64) % PROFILE_BINS
+    return r[k]
+
+
+def rest_hood(g: LooseGarment, rest_vertices: np.ndarray, lm: BodyLandmarks) -> np.ndarray:
+    """(HOOD_RINGS, HOOD_SEGMENTS, 3) float64 rest-pose vertices of a hood (g.kind "hood"; see the module
+    docstring: g.hem_t is the torso coordinate of its lowest point, g.flare its bulge per neck radius)."""
+    v = np.asarray(rest_vertices, dtype=np.float64)
+    part = lm.vertex_part
+    pts = v[np.isin(part, [PART_INDEX[p] for p in HOOD_BODY_PARTS])]
+    neck = v[part == PART_INDEX["neck"]]
+    z_collar = float(np.quantile(neck[:, 2], COLLAR_QUANTILE))
+    band = neck[np.abs(neck[:, 2] - z_collar) < PROFILE_BAND_M]
+    centre = (band if len(band) else neck)[:, :2].mean(0)
+    r_neck = float(np.median(np.linalg.norm((band if len(band) else neck)[:, :2] - centre, axis=1)))
+    back = _back_direction(v, lm)
+    rel = np.linspace(-HOOD_SPAN_RAD, HOOD_SPAN_RAD, HOOD_SEGMENTS)
+    angles = math.atan2(back[1], back[0]) + rel
+    drop = max(z_collar - lm.torso_z(g.hem_t), 0.05)
+    side = HOOD_SIDE_DROP + (1.0 - HOOD_SIDE_DROP) * np.cos(rel / HOOD_SPAN_RAD * math.pi / 2)  # 1 behind, less aside
+    rings = []
+    for t in np.linspace(0.0, 1.0, HOOD_RINGS):
+        z = z_collar - drop * t * side  # (A,)
+        body_r = np.array([_profile(pts, zi, centre, np.array([a]))[0] for zi, a in zip(z, angles)])
+        bulge = g.flare * r_neck * math.sin(math.pi * min(1.0, 1.2 * t)) * np.maximum(np.cos(rel), 0.0)
+        r = body_r + g.clearance_m + bulge
+        rings.append(np.stack([centre[0] + r * np.cos(angles), centre[1] + r * np.sin(angles), z], axis=1))
+    return np.stack(rings)
+
+
+def sheet_faces(rings: int, segs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An open (rings x segs) sheet: triangles (T, 3) int32, UVs (rings * segs, 2) float32 and per-corner UV
+    indices (T, 3) int32 (one UV per vertex)."""
+    i, j = np.meshgrid(np.arange(rings - 1), np.arange(segs - 1), indexing="ij")
+    a = (i * segs + j).ravel()
+    b, c, d = a + 1, a + segs + 1, a + segs
+    faces = np.concatenate([np.stack([a, d, c], 1), np.stack([a, c, b], 1)]).astype(np.int32)
+    u, w = np.meshgrid(np.linspace(0, 1, segs), np.linspace(1, 0, rings), indexing="xy")
+    uv = np.stack([u.ravel(), w.ravel()], 1).astype(np.float32)
+    return faces, uv, faces.copy()
+
+
+def pose_hood(rest: np.ndarray, T_chest: np.ndarray, body_vertices: np.ndarray, body_faces: np.ndarray,
+              vertex_part: np.ndarray, clearance_m: float) -> np.ndarray:
+    """(F, Vh, 3) float32 world m: the rest hood (Vh, 3) moved by the chest bone's rest -> posed transforms
+    T_chest (F, 4, 4), then pushed out of the trunk, neck, head and upper arms (body_vertices (F, V, 3) world m)."""
+    near = np.flatnonzero(np.isin(vertex_part, [PART_INDEX[p] for p in HOOD_BODY_PARTS]))
+    out = np.einsum("fij,gj->fgi", T_chest[:, :3, :3], rest) + T_chest[:, None, :3, 3]
+    for f in range(len(out)):
+        body = np.asarray(body_vertices[f], dtype=np.float64)
+        normals = vertex_normals(body, body_faces)[near]
+        _, nn = cKDTree(body[near]).query(out[f])
+        gap = np.einsum("gi,gi->g", out[f] - body[near][nn], normals[nn])
+        out[f] += np.maximum(0.5 * clearance_m - gap, 0.0)[:, None] * normals[nn]
+    return out.astype(np.float32)
