@@ -106,3 +106,18 @@ def test_rear_views_lose_joints_behind_the_hood(hooded):
         gained = (a.occluder == OCC_GARMENT).sum(axis=(0, 2)) - (b.occluder == OCC_GARMENT).sum(axis=(0, 2))
         assert gained[rear].sum() > 20, (spec.clip_id, gained)
         assert gained[front].sum() <= 0.1 * gained[rear].sum(), (spec.clip_id, gained)
+
+
+def test_the_back_is_found_with_and_without_labelled_eyes(hooded):
+    """The hood's back direction from the eyes agrees with the one from the shoulders (bodies without eyes)."""
+    from synth.appearance.bodymap import body_landmarks
+    from synth.appearance.hood import _back_direction
+    from synth.constants import PART_INDEX
+
+    posed = hooded[0].posed
+    rest = np.asarray(posed.rest_vertices, dtype=np.float64)
+    lm = body_landmarks(rest, np.asarray(posed.faces), np.asarray(posed.part_of_face))
+    with_eyes = _back_direction(rest, lm)
+    no_eyes = dataclasses.replace(lm, vertex_part=np.where(lm.vertex_part == PART_INDEX["eyes"], PART_INDEX["head"],
+                                                           lm.vertex_part))
+    assert float(with_eyes @ _back_direction(rest, no_eyes)) > 0.95

@@ -38,15 +38,17 @@ HOOD_BODY_PARTS = ("torso", "neck", "head", "scalp", "left_upperarm", "right_upp
 
 
 def _back_direction(v: np.ndarray, lm: BodyLandmarks) -> np.ndarray:
-    """(2,) unit xy vector from the front of the rest body to its back (away from the eyes, else from the chest)."""
+    """(2,) unit xy vector from the front of the rest body to its back: from the eyes to the head's centre, or,
+    without labelled eyes, up x (left shoulder - right shoulder) (z up: the back is to the left of the body's
+    left when seen from above)."""
     part = lm.vertex_part
     head = v[np.isin(part, [PART_INDEX["head"], PART_INDEX["scalp"]])]
-    eyes = v[part == PART_INDEX["eyes"]] if "eyes" in PART_INDEX else np.empty((0, 3))
+    eyes = v[part == PART_INDEX["eyes"]]
     if len(eyes) and len(head):
         d = head[:, :2].mean(0) - eyes[:, :2].mean(0)
-    else:  # the shoulders' line is across the body; the back is the side the spine vertices bulge to
-        across = lm.joints["left_shoulder"][:2] - lm.joints["right_shoulder"][:2]
-        d = np.array([across[1], -across[0]])
+    else:
+        left = lm.joints["left_shoulder"][:2] - lm.joints["right_shoulder"][:2]
+        d = np.array([-left[1], left[0]])
     return d / np.linalg.norm(d)
 
 
