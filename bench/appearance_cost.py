@@ -69,13 +69,13 @@ def _room(spec, look, props):
     import numpy as np
 
     from synth.config import SurroundingsConfig
+    from synth.scene.spec import camera_centres_world
     from synth.scene.surroundings import body_points, sample_surroundings
 
-    cameras = (spec.T_world_from_device[:, None] @ spec.rig.T_device_from_camera)[..., :3, 3]
+    cameras = camera_centres_world(spec.T_world_from_device, spec.rig)
     around = sample_surroundings(np.random.default_rng([11, spec.index]), SurroundingsConfig(indoor_probability=1.0),
                                  body_points(spec.posed.vertices, cameras), props)
-    return dataclasses.replace(spec.environment, look=dataclasses.replace(look, ground=around.floor),
-                               occluders=(*props, *around.meshes), setting=around.setting)
+    return around.environment(look, props)
 
 
 def _plain(appearance):

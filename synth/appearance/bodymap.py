@@ -158,3 +158,41 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     n = np.stack([np.bincount(faces.reshape(-1), np.repeat(fn[:, k], 3), minlength=len(vertices)) for k in range(3)], 1)
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+
+
+def circular_fill(r: np.ndarray, smooth: bool = True) -> np.ndarray:
+    """Fill empty (zero) angle bins of a (A,) radius profile by circular interpolation, widen each bin to its
+    neighbours' radius, then (smooth) average each bin with its neighbours."""
+    a = np.arange(len(r))
+    ok = r > 0
+    if not ok.any():
+        return r
+    if not ok.all():
+        xs = np.concatenate([a[ok] - len(r), a[ok], a[ok] + len(r)])
+        ys = np.tile(r[ok], 3)
+        r = np.interp(a, xs, ys)
+    r = np.maximum(r, np.maximum(np.roll(r, 1), np.roll(r, -1)))
+    return (np.roll(r, 1) + r + np.roll(r, -1)) / 3.0 if smooth else r
+
+
+def ring_profile(pts: np.ndarray, z: float, band_m: float, centre: np.ndarray, segs: int,
+                 smooth: bool = True) -> np.ndarray:
+    """(segs,) max radial distance (m) of body points (P, 3) within `band_m` of height z, per angle bin around
+    `centre` (2,) (bin k covers angles [k, k + 1) * 2 pi / segs from +x), filled by circular_fill."""
+    sel = pts[np.abs(pts[:, 2] - z) < band_m]
+    r = np.zeros(segs)
+    if len(sel):
+        d = sel[:, :2] - centre
+        ang = np.mod(np.arctan2(d[:, 1], d[:, 0]), 2 * np.pi)
+        k = np.minimum((ang / (2 * np.pi) * segs).astype(np.int64), segs - 1)
+        np.maximum.at(r, k, np.linalg.norm(d, axis=1))
+    return circular_fill(r, smooth)
+
+
+def push_outside(points: np.ndarray, surface: np.ndarray, normals: np.ndarray, tree: cKDTree,
+                 clearance_m: float) -> np.ndarray:
+    """points (P, 3) m moved along the normal of their nearest surface vertex (surface (N, 3) and its unit normals
+    (N, 3); tree: a cKDTree of surface) until they stand at least clearance_m / 2 off it."""
+    _, nn = tree.query(points)
+    gap = np.einsum("gi,gi->g", points - surface[nn], normals[nn])
+    return points + np.maximum(0.5 * clearance_m - gap, 0.0)[:, None] * normals[nn]

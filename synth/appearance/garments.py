@@ -27,7 +27,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from synth.appearance.bodymap import (
-    BodyLandmarks, body_landmarks, paint_fields, polyline_coordinate, vertex_normals,
+    BodyLandmarks, body_landmarks, circular_fill, paint_fields, polyline_coordinate, push_outside, ring_profile,
+    vertex_normals,
 )
 from synth.appearance.hood import pose_hood, rest_hood, sheet_faces
 from synth.appearance.model import Appearance, ClothTexture, LooseGarment
@@ -122,32 +123,6 @@ def _grid_uv(rings: int, segs: int) -> np.ndarray:
     return np.stack([u.ravel(), v.ravel()], 1).astype(np.float32)
 
 
-def _circular_fill(r: np.ndarray) -> np.ndarray:
-    """Fill empty (zero) angle bins of a (A,) radius profile by circular interpolation, then smooth lightly."""
-    a = np.arange(len(r))
-    ok = r > 0
-    if not ok.any():
-        return r
-    if not ok.all():
-        xs = np.concatenate([a[ok] - len(r), a[ok], a[ok] + len(r)])
-        ys = np.tile(r[ok], 3)
-        r = np.interp(a, xs, ys)
-    r = np.maximum(r, np.maximum(np.roll(r, 1), np.roll(r, -1)))
-    return (np.roll(r, 1) + r + np.roll(r, -1)) / 3.0
-
-
-def _ring_profile(pts: np.ndarray, z: float, band_m: float, centre: np.ndarray, segs: int) -> np.ndarray:
-    """(segs,) max radial distance of body points within `band_m` of height z, per angle bin around `centre`."""
-    sel = pts[np.abs(pts[:, 2] - z) < band_m]
-    r = np.zeros(segs)
-    if len(sel):
-        d = sel[:, :2] - centre
-        ang = np.mod(np.arctan2(d[:, 1], d[:, 0]), 2 * math.pi)
-        k = np.minimum((ang / (2 * math.pi) * segs).astype(np.int64), segs - 1)
-        np.maximum.at(r, k, np.linalg.norm(d, axis=1))
-    return _circular_fill(r)
-
-
 def _trunk_tube(g: LooseGarment, v: np.ndarray, lm: BodyLandmarks, fields: dict[str, np.ndarray]) -> np.ndarray:
     """(R, A, 3) rest-pose ring vertices of the trunk part of a skirt, dress or coat."""
     part = lm.vertex_part
@@ -174,7 +149,7 @@ def _trunk_tube(g: LooseGarment, v: np.ndarray, lm: BodyLandmarks, fields: dict[
         sel = pts[np.abs(pts[:, 2] - z) < band]
         centres.append(sel[:, :2].mean(0) if z > hip_z and len(sel) else lm.pelvis_xy)
     centres = np.array(centres)
-    radii = np.stack([_ring_profile(pts, z, band, c, segs) for z, c in zip(zs, centres)]) + g.clearance_m
+    radii = np.stack([ring_profile(pts, z, band, c, segs) for z, c in zip(zs, centres)]) + g.clearance_m
     hip_ring = int(np.argmin(np.abs(zs - hip_z)))
     r_hip = float(radii[hip_ring].mean())
     for i in range(1, n_rings):
@@ -188,7 +163,7 @@ def _trunk_tube(g: LooseGarment, v: np.ndarray, lm: BodyLandmarks, fields: dict[
         if len(neck):
             z_collar = float(np.median(neck[:, 2]))
             c = neck[:, :2].mean(0)
-            r = _ring_profile(neck, z_collar, 0.02, c, segs) + g.clearance_m
+            r = ring_profile(neck, z_collar, 0.02, c, segs) + g.clearance_m
             collar = np.concatenate([c + r[:, None] * dirs, np.full((segs, 1), z_collar)], axis=1)
             rings = np.concatenate([collar[None], rings], axis=0)
     return rings
@@ -223,7 +198,7 @@ def _sleeve_tube(g: LooseGarment, v: np.ndarray, lm: BodyLandmarks, side: str) -
             a = np.mod(np.arctan2(q @ e2, q @ e1), 2 * math.pi)
             kk = np.minimum((a / (2 * math.pi) * segs).astype(np.int64), segs - 1)
             np.maximum.at(r, kk, np.linalg.norm(q, axis=1))
-        r = _circular_fill(r) + g.clearance_m
+        r = circular_fill(r) + g.clearance_m
         rings.append(p + r[:, None] * (np.cos(ang)[:, None] * e1 + np.sin(ang)[:, None] * e2))
     return np.stack(rings)
 
@@ -368,10 +343,7 @@ def pose_garment(rest: _RestGarment, bones_T: np.ndarray, body_vertices: np.ndar
             gsel = rest.group == grp
             bidx = trunk_idx if grp == 0 else np.flatnonzero(body_group == grp)
             tree = trunk_tree if grp == 0 else cKDTree(body[bidx])
-            _, nn = tree.query(out[f, gsel])
-            nb = bidx[nn]
-            gap = np.einsum("gi,gi->g", out[f, gsel] - body[nb], normals[nb])
-            out[f, gsel] += np.maximum(0.5 * clearance_m - gap, 0.0)[:, None] * normals[nb]
+            out[f, gsel] = push_outside(out[f, gsel], body[bidx], normals[bidx], tree, clearance_m)
     return out.astype(np.float32)
 
 

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from scipy.spatial import cKDTree
 
-from synth.appearance.bodymap import BodyLandmarks, vertex_normals
+from synth.appearance.bodymap import BodyLandmarks, push_outside, ring_profile, vertex_normals
 from synth.appearance.model import LooseGarment
 from synth.constants import PART_INDEX
 
@@ -39,8 +39,8 @@ HOOD_BODY_PARTS = ("torso", "neck", "head", "scalp", "left_upperarm", "right_upp
 
 def _back_direction(v: np.ndarray, lm: BodyLandmarks) -> np.ndarray:
     """(2,) unit xy vector from the front of the rest body to its back: from the eyes to the head's centre, or,
-    without labelled eyes, up x (left shoulder - right shoulder) (z up: the back is to the left of the body's
-    left when seen from above)."""
+    without labelled eyes, up x (left shoulder - right shoulder): the body's left turned 90 degrees
+    counter-clockwise seen from above (z up)."""
     part = lm.vertex_part
     head = v[np.isin(part, [PART_INDEX["head"], PART_INDEX["scalp"]])]
     eyes = v[part == PART_INDEX["eyes"]]
@@ -52,22 +52,11 @@ def _back_direction(v: np.ndarray, lm: BodyLandmarks) -> np.ndarray:
     return d / np.linalg.norm(d)
 
 
-def _profile(pts: np.ndarray, z: float, centre: np.ndarray, angles: np.ndarray) -> np.ndarray:
-    """Body radius (m) around `centre` at height z in the directions `angles` (rad): the largest radius of the body
-    points within PROFILE_BAND_M of z in each angle bin (empty bins borrow their neighbours')."""
-    sel = pts[np.abs(pts[:, 2] - z) < PROFILE_BAND_M]
-    r = np.zeros(PROFILE_BINS)
-    if len(sel):
-        d = sel[:, :2] - centre
-        k = (np.mod(np.arctan2(d[:, 1], d[:, 0]), 2 * math.pi) / (2 * math.pi) * PROFILE_BINS).astype(np.int64)
-        np.maximum.at(r, np.minimum(k, PROFILE_BINS - 1), np.linalg.norm(d, axis=1))
-    ok = r > 0
-    if ok.any() and not ok.all():
-        a = np.arange(PROFILE_BINS)
-        r = np.interp(a, np.concatenate([a[ok] - PROFILE_BINS, a[ok], a[ok] + PROFILE_BINS]), np.tile(r[ok], 3))
-    r = np.maximum(r, np.maximum(np.roll(r, 1), np.roll(r, -1)))  # never narrower than a neighbouring bin
-    k = (np.mod(angles, 2 * math.pi) / (2 * math.pi) * PROFILE_BINS).astype(np.int64) % PROFILE_BINS
-    return r[k]
+def _profile(pts: np.ndarray, z: float, centre: np.ndarray, angle: float) -> float:
+    """Body radius (m) around `centre` at height z in the direction `angle` (rad): bodymap.ring_profile's bin of
+    that angle (PROFILE_BINS bins, body points within PROFILE_BAND_M of z, not smoothed)."""
+    r = ring_profile(pts, z, PROFILE_BAND_M, centre, PROFILE_BINS, smooth=False)
+    return float(r[int(np.mod(angle, 2 * math.pi) / (2 * math.pi) * PROFILE_BINS) % PROFILE_BINS])
 
 
 def rest_hood(g: LooseGarment, rest_vertices: np.ndarray, lm: BodyLandmarks) -> np.ndarray:
@@ -89,7 +78,7 @@ def rest_hood(g: LooseGarment, rest_vertices: np.ndarray, lm: BodyLandmarks) -> 
     rings = []
     for t in np.linspace(0.0, 1.0, HOOD_RINGS):
         z = z_collar - drop * t * side  # (A,)
-        body_r = np.array([_profile(pts, zi, centre, np.array([a]))[0] for zi, a in zip(z, angles)])
+        body_r = np.array([_profile(pts, zi, centre, a) for zi, a in zip(z, angles)])
         bulge = g.flare * r_neck * math.sin(math.pi * min(1.0, 1.2 * t)) * np.maximum(np.cos(rel), 0.0)
         r = body_r + g.clearance_m + bulge
         rings.append(np.stack([centre[0] + r * np.cos(angles), centre[1] + r * np.sin(angles), z], axis=1))
@@ -116,8 +105,6 @@ def pose_hood(rest: np.ndarray, T_chest: np.ndarray, body_vertices: np.ndarray, 
     out = np.einsum("fij,gj->fgi", T_chest[:, :3, :3], rest) + T_chest[:, None, :3, 3]
     for f in range(len(out)):
         body = np.asarray(body_vertices[f], dtype=np.float64)
-        normals = vertex_normals(body, body_faces)[near]
-        _, nn = cKDTree(body[near]).query(out[f])
-        gap = np.einsum("gi,gi->g", out[f] - body[near][nn], normals[nn])
-        out[f] += np.maximum(0.5 * clearance_m - gap, 0.0)[:, None] * normals[nn]
+        surface = body[near]
+        out[f] = push_outside(out[f], surface, vertex_normals(body, body_faces)[near], cKDTree(surface), clearance_m)
     return out.astype(np.float32)

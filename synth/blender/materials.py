@@ -220,10 +220,6 @@ def ground_material(spec: GroundSpec) -> "bpy.types.Material":
         color = N.mix_color(tree, seam, stone, tuple(0.5 * c for c in b))
     else:
         detail, lo, hi = NOISE_LAYOUTS[spec.pattern]
-        noise = N.node(tree, "ShaderNodeTexNoise", {"Scale": 1.0 / spec.scale_m, "Detail": detail})
-        N.link(tree, coord, noise.inputs["Vector"])
-        rng = N.node(tree, "ShaderNodeMapRange", {"From Min": lo, "From Max": hi})
-        N.link(tree, noise.outputs["Fac"], rng.inputs["Value"])
-        color = N.mix_color(tree, rng.outputs["Result"], a, b)
+        color = N.mix_color(tree, N.noise_ramp(tree, coord, 1.0 / spec.scale_m, detail, lo, hi), a, b)
     N.principled(tree, color, spec.roughness)
     return mat

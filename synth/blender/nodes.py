@@ -105,7 +105,7 @@ def cloth_color(tree, cloth, coord):
         cells = node(tree, "ShaderNodeTexVoronoi", {"Scale": 1.0 / cloth.scale_m, "Randomness": 0.3}, feature="F1")
         link(tree, coord, cells.inputs["Vector"])
         return mix_color(tree, math_node(tree, "LESS_THAN", cells.outputs["Distance"], PRINT_DOT_RADIUS), a, b)
-    return mix_color(tree, _noise_ramp(tree, coord, 1.0 / cloth.scale_m, 4.0), a, b)
+    return mix_color(tree, noise_ramp(tree, coord, 1.0 / cloth.scale_m, 4.0), a, b)
 
 
 #: Period (m) of Blender's wave texture bands at Scale 1 along X (its phase grows 20 per unit): Scale =
@@ -117,11 +117,11 @@ DENIM_TWILL_M = 0.006
 DENIM_TWILL_CONTRAST = 0.25
 
 
-def _noise_ramp(tree, coord, scale: float, detail: float):
-    """Float socket: Perlin noise of `scale` (1/m) at coord, stretched from [0.3, 0.7] to [0, 1]."""
+def noise_ramp(tree, coord, scale: float, detail: float, low: float = 0.3, high: float = 0.7):
+    """Float socket: Perlin noise of `scale` (1/m) at coord, stretched from [low, high] to [0, 1]."""
     noise = node(tree, "ShaderNodeTexNoise", {"Scale": scale, "Detail": detail})
     link(tree, coord, noise.inputs["Vector"])
-    ramp = node(tree, "ShaderNodeMapRange", {"From Min": 0.3, "From Max": 0.7})
+    ramp = node(tree, "ShaderNodeMapRange", {"From Min": low, "From Max": high})
     link(tree, noise.outputs["Fac"], ramp.inputs["Value"])
     return ramp.outputs["Result"]
 
@@ -129,7 +129,7 @@ def _noise_ramp(tree, coord, scale: float, detail: float):
 def _denim(tree, cloth, coord):
     """Denim: indigo (color_a) fading towards color_b over noise of feature size scale_m, crossed by a diagonal
     twill of period DENIM_TWILL_M."""
-    faded = mix_color(tree, math_node(tree, "MULTIPLY", _noise_ramp(tree, coord, 1.0 / cloth.scale_m, 2.0), 0.6),
+    faded = mix_color(tree, math_node(tree, "MULTIPLY", noise_ramp(tree, coord, 1.0 / cloth.scale_m, 2.0), 0.6),
                       tuple(cloth.color_a), tuple(cloth.color_b))
     twill = node(tree, "ShaderNodeTexWave", {"Scale": WAVE_PERIOD_M / DENIM_TWILL_M, "Distortion": 0.0},
                  wave_type="BANDS",

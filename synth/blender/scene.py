@@ -234,8 +234,7 @@ class BlenderScene:
     def set_motion_blur(self, spec) -> None:
         """Motion blur from the clip's per-frame motion when its camera effects have an exposure time
         (synth/blender/motion.py); otherwise sharp frames. Call after the body, garments and hair."""
-        fx = spec.camera_effects
-        exposure = getattr(fx, "exposure_time_s", None) if fx is not None else None
+        exposure = spec.camera_effects.exposure_time_s if spec.camera_effects is not None else None
         movers = [obj for obj in (*self._cams.values(), self._hair_obj) if obj is not None]
         if exposure is None:
             MO.disable(self.scene)

@@ -157,13 +157,11 @@ class ClipSampler:
         cfg = self.cfg.appearance.surroundings
         if cfg is None:
             return EnvironmentSpec(look=look, occluders=props)
+        from synth.scene.spec import camera_centres_world
         from synth.scene.surroundings import body_points, sample_surroundings
 
-        cameras = (T_world_from_device[:, None] @ np.asarray(self.rig.T_device_from_camera))[..., :3, 3]
-        around = sample_surroundings(rng, cfg, body_points(posed.vertices, cameras), props)
-        if around.floor is not None:
-            look = replace(look, ground=around.floor)
-        return EnvironmentSpec(look=look, occluders=(*props, *around.meshes), setting=around.setting)
+        cameras = camera_centres_world(T_world_from_device, self.rig)
+        return sample_surroundings(rng, cfg, body_points(posed.vertices, cameras), props).environment(look, props)
 
     def _camera_effects(self, rng: np.random.Generator) -> Any:
         cfg = self.cfg.appearance.camera_effects

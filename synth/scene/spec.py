@@ -160,6 +160,12 @@ class ClipSpec:
                        T_world_from_device=self.posed.T_world_from_head @ mount.T_head_from_device)
 
 
+def camera_centres_world(T_world_from_device: np.ndarray, rig: "Rig") -> np.ndarray:
+    """(F, V, 3) float64 camera centres in the world per frame, m, of a rig at T_world_from_device (F, 4, 4)."""
+    T = np.asarray(T_world_from_device, dtype=np.float64)[:, None] @ np.asarray(rig.T_device_from_camera)
+    return T[..., :3, 3]
+
+
 def camera_centres_head(mount: "HeadMount", rig: "Rig") -> np.ndarray:
     """(V, 3) float64 camera centres in the head frame, m, for a rig worn with `mount`."""
     T_head_from_camera = mount.T_head_from_device[None] @ np.asarray(rig.T_device_from_camera, dtype=np.float64)

@@ -15,15 +15,15 @@ labels ray-cast them and Cycles renders them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from synth.appearance.model import INDOOR_FLOORS, WALL_SURFACES, GroundSpec
 from synth.appearance.sampling import sample_surface
-from synth.scene.props import box, boxes_mesh, wood_surface
-from synth.scene.spec import SceneMesh
+from synth.scene.props import boxes_mesh, wood_surface
+from synth.scene.spec import EnvironmentSpec, SceneMesh
 
 #: Wall thickness, m.
 WALL_THICKNESS_M = 0.12
@@ -59,6 +59,13 @@ class Surroundings:
     meshes: tuple[SceneMesh, ...]
     floor: GroundSpec | None
     setting: str
+
+    def environment(self, look: Any, props: tuple[SceneMesh, ...] = ()) -> EnvironmentSpec:
+        """The clip's environment with these surroundings: `look` (synth.appearance.model.Environment) with the
+        indoor floor as its ground, the motion's props, then the surroundings' meshes."""
+        if self.floor is not None:
+            look = replace(look, ground=self.floor)
+        return EnvironmentSpec(look=look, occluders=(*props, *self.meshes), setting=self.setting)
 
 
 def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
@@ -166,11 +173,6 @@ def room_walls(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, clearan
     h, t = _uniform(rng, height_m), WALL_THICKNESS_M
     walls = [((x0 - t, y0 - t, 0.0), (x0, y1 + t, h)), ((x1, y0 - t, 0.0), (x1 + t, y1 + t, h)),
              ((x0, y0 - t, 0.0), (x1, y0, h)), ((x0, y1, 0.0), (x1, y1 + t, h))]
-    verts, faces = [], []
-    for a, b in walls:
-        bv, bf = box(np.array(a), np.array(b))
-        faces.append(bf + 8 * len(verts))
-        verts.append(bv)
     surface = sample_surface(rng, str(rng.choice(WALL_SURFACES)))
     out = []
     ex, ey, z = np.eye(3)
@@ -182,8 +184,7 @@ def room_walls(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, clearan
             continue
         if rng.random() < shelf_probability:
             out.append(_shelf(rng, along, into, point, float(length), f"shelf_{len(out)}"))
-    out.append(SceneMesh("walls", np.concatenate(verts), np.concatenate(faces).astype(np.int32),
-                         material="furniture", surface=surface))
+    out.append(boxes_mesh("walls", walls, np.eye(3), np.zeros(3), surface))
     return out
 
 
