@@ -15,7 +15,8 @@ frames, as `synth render` does), so machine load drifts hit all variants alike:
   detail the sky look with the clip's skin detail (flush, lips, eyelids, nails through Anny's region masks) and its
          cloth folds (bump-mapped wrinkles), which every other variant but sampled leaves out;
   room   the sky look inside a room (`appearance.surroundings` with indoor_probability 1: walls, shelves where they
-         fit, clutter, an indoor floor), drawn for the clip from a stream of its own.
+         fit, clutter, an indoor floor, and in 70 % of rooms a ceiling whose lamps replace the sun and sky), drawn
+         for the clip from a stream of its own.
   sampled the clip exactly as the default config draws it (its own lighting, hair and camera effects): over many
          clips, sampled/sky is what the default's appearance features cost together.
 Only effects, blur and sampled apply camera effects, only hair and sampled have strands, only room and sampled have
@@ -133,14 +134,18 @@ def main() -> int:
     cfg = load_config(CONFIG, overrides={"rig": {"resolution": args.resolution},
                                          "clips": {"frames": args.frames}, "render": {"device": "cpu"}})
     sampler = ClipSampler(cfg, CONFIG.parent)
+    # The variants start from the clip without surroundings: a closed room turns the clip's sun and sky to 0.
+    plain = ClipSampler(cfg.model_copy(update={"appearance": cfg.appearance.model_copy(update={"surroundings": None})}),
+                        CONFIG.parent, backend=sampler.backend)
     hdris = expand_builtin("builtin:hdri/*.exr")
     scene = BlenderScene(load_blender(cfg))
     times: dict[str, list[float]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(args.clips):
             spec, _ = sampler.sample(index)
+            base, _ = plain.sample(index)
             for variant in variants if index % 2 == 0 else variants[::-1]:
-                clip = spec if variant == "sampled" else _variant(spec, variant, hdris[index % len(hdris)])
+                clip = spec if variant == "sampled" else _variant(base, variant, hdris[index % len(hdris)])
                 scene.load(clip)  # once per clip, as `synth render` does; its first frame pays the world's set-up
                 for f in range(clip.num_frames):
                     scene.set_frame(f, clip.T_world_from_device[f])

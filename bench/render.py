@@ -1,6 +1,7 @@
 """Render cost per frame and per image with the `default` preset, and egorig's overhead over a bare Cycles loop.
 
-Warm worker processes render the same clip (default config, Anny body, Ego4View rig, CPU) in lockstep, one
+Warm worker processes render the same clip (default config without camera effects, surroundings and strand hair,
+which bench/appearance_cost.py prices; Anny body, Ego4View rig, CPU) in lockstep, one
 frame at a time in rotating order, so machine load drifts hit all of them alike:
   egorig     BlenderRenderer.render_frame: the code `synth render` runs per frame (scene update, Cycles, atomic
              image write, log capture), plus the clip's labels and clip write amortised per frame
@@ -71,10 +72,12 @@ class _Worker:
             render["camera"] = "native"
         if self.kind == "previous":
             render.update(PREVIOUS_DEFAULT)
-        # Camera effects off: Cycles' own images, as the bare loop writes them.
+        # Camera effects off: Cycles' own images, as the bare loop writes them; no surroundings or strand hair, which
+        # the bare loop does not build (bench/appearance_cost.py prices them).
         cfg = load_config(CONFIG, overrides={"rig": {"resolution": resolution}, "clips": {"frames": frames},
                                              "render": render,
-                                             "appearance": {"camera_effects": None}})
+                                             "appearance": {"camera_effects": None, "surroundings": None,
+                                                            "hair": None}})
         self.cfg = cfg
         self.gen = ClipSampler(cfg, CONFIG.parent, backend=self.backend)
         self.content, _ = self.gen.sample(CLIP_INDEX)

@@ -375,10 +375,17 @@ def _range(v: tuple[float, float], low: float, high: float, what: str) -> tuple[
     return v
 
 
+#: Default range of the lamps' flux density (their emission strength times glowing area, per m^2 of floor): chosen
+#: so that closed rooms render about as bright as open ones under the default sun and sky (measured:
+#: docs/appearance.md, Surroundings).
+LAMP_FLUX_DENSITY_LOW, LAMP_FLUX_DENSITY_HIGH = 2.0, 6.0
+
+
 class SurroundingsConfig(FrozenModel):
     """What stands around the body, drawn per clip (synth/scene/surroundings.py; recorded in clip.json
-    "environment"): indoors, four open-topped walls around everything the clip occupies, shelves against them and an
-    indoor floor; indoors and out, clutter on the floor near the body. Ranges are [low, high], uniform, metres."""
+    "environment"): indoors, four walls around everything the clip occupies, shelves against them, an indoor floor
+    and, in most rooms, a ceiling with lamp panels that then light the room alone; indoors and out, clutter on the
+    floor near the body. Ranges are [low, high], uniform; lengths in metres."""
 
     indoor_probability: float = Field(0.5, ge=0.0, le=1.0, description="share of clips inside a room")
     wall_clearance_m: tuple[float, float] = Field(
@@ -387,6 +394,14 @@ class SurroundingsConfig(FrozenModel):
     wall_height_m: tuple[float, float] = Field((2.4, 3.2), description="wall height above the floor")
     shelf_probability: float = Field(0.5, ge=0.0, le=1.0, description="chance of shelves against each wall with "
                                                                         "room for them")
+    ceiling_probability: float = Field(0.7, ge=0.0, le=1.0, description="share of rooms closed by a ceiling and lit "
+                                                                        "only by its lamps (the rest are open-topped)")
+    lamps: tuple[int, int] = Field((1, 4), description="lamp panels under a ceiling")
+    lamp_flux_density: tuple[float, float] = Field(
+        (LAMP_FLUX_DENSITY_LOW, LAMP_FLUX_DENSITY_HIGH),
+        description="the lamps' emission strength (Blender emission units: 1 renders a panel at its colour) times "
+                    "their glowing area, summed, per square metre of floor")
+    lamp_temperature_k: tuple[float, float] = Field((3000.0, 6500.0), description="a lamp's colour temperature, K")
     clutter: tuple[int, int] = Field((0, 3), description="boxes, stools and crates on the floor per clip")
     clutter_gap_m: tuple[float, float] = Field((0.05, 0.8), description="gap between a piece of clutter and the "
                                                                         "nearest body point during the clip")
@@ -405,6 +420,21 @@ class SurroundingsConfig(FrozenModel):
     @classmethod
     def _clutter(cls, v):
         return _range(v, 0, 20, "pieces")
+
+    @field_validator("lamps")
+    @classmethod
+    def _lamps(cls, v):
+        return _range(v, 1, 16, "lamps")
+
+    @field_validator("lamp_flux_density")
+    @classmethod
+    def _lamp_flux(cls, v):
+        return _range(v, 0.01, 1000.0, "emission strength x m^2 per m^2 of floor")
+
+    @field_validator("lamp_temperature_k")
+    @classmethod
+    def _lamp_temperature(cls, v):
+        return _range(v, 1000.0, 15000.0, "K")
 
     @field_validator("clutter_gap_m")
     @classmethod

@@ -18,7 +18,8 @@ from synth.config import load_config
 from synth.constants import OCC_BODY, OCC_GARMENT, OCC_HAIR, OCC_NONE, OCC_SCENE
 from synth.errors import ConfigError
 from synth.scene.surroundings import (
-    SHELF_FLOOR_GAP_M, WALL_THICKNESS_M, sample_surroundings,
+    CEILING_HEADROOM_M, LAMP_GAP_M, LAMP_THICKNESS_M, LAMP_WALL_GAP_M, SHELF_FLOOR_GAP_M, WALL_THICKNESS_M,
+    sample_surroundings,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +29,8 @@ RES = 64
 #: The surroundings config of the geometric tests: always indoors, shelves wherever they fit, three pieces of
 #: clutter as close as 5 cm.
 BUSY = {"indoor_probability": 1.0, "wall_clearance_m": [0.5, 3.0], "wall_height_m": [2.4, 3.2],
-        "shelf_probability": 1.0, "clutter": [3, 3], "clutter_gap_m": [0.05, 0.3]}
+        "shelf_probability": 1.0, "clutter": [3, 3], "clutter_gap_m": [0.05, 0.3], "ceiling_probability": 0.5,
+        "lamps": [1, 4], "lamp_flux_density": [2.0, 6.0], "lamp_temperature_k": [3000.0, 6500.0]}
 
 
 def _boxes(vertices: np.ndarray) -> np.ndarray:
@@ -68,9 +70,8 @@ def test_walls_stand_at_the_sampled_clearances_and_shelves_keep_clear():
         points = _cylinder_body(rng)
         around = sample_surroundings(np.random.default_rng([7, seed]), _cfg(), points)
         assert around.setting == "indoor" and around.floor.pattern in INDOOR_FLOORS
-        names = [m.name for m in around.meshes]
-        assert names[-1] == "walls" and all(m.code == OCC_SCENE and m.surface is not None for m in around.meshes)
-        walls = _boxes(around.meshes[-1].vertices)
+        assert all(m.code == OCC_SCENE and m.surface is not None for m in around.meshes)
+        walls = _boxes(_named(around.meshes, "walls").vertices)
         assert len(walls) == 4
         clutter = [m for m in around.meshes if m.name.startswith("clutter_")]
         extent = np.concatenate([points] + [m.vertices for m in clutter])
@@ -81,7 +82,9 @@ def test_walls_stand_at_the_sampled_clearances_and_shelves_keep_clear():
         assert all(0.5 - 1e-9 <= g <= 3.0 + 1e-9 for g in gaps), gaps
         assert all(np.isclose(np.ptp(w[:, i]), WALL_THICKNESS_M) for w, i in zip(walls, (0, 0, 1, 1)))
         height = walls[0][:, 2].max()
-        assert 2.4 <= height <= 3.2 and np.allclose(walls[:, :, 2].max(axis=1), height)
+        lowest_ceiling = points[:, 2].max() + CEILING_HEADROOM_M + LAMP_THICKNESS_M if around.closed else 2.4
+        assert max(2.4, lowest_ceiling) - 1e-9 <= height <= max(3.2, lowest_ceiling) + 1e-9
+        assert np.allclose(walls[:, :, 2].max(axis=1), height)
         inner_lo = np.array([walls[0][:, 0].max(), walls[2][:, 1].max()])
         inner_hi = np.array([walls[1][:, 0].min(), walls[3][:, 1].min()])
         shelves = [m for m in around.meshes if m.name.startswith("shelf_")]
@@ -101,6 +104,72 @@ def test_walls_stand_at_the_sampled_clearances_and_shelves_keep_clear():
 
 def _aabb(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return vertices.min(axis=0), vertices.max(axis=0)
+
+
+def _named(meshes, name: str):
+    return next(m for m in meshes if m.name == name)
+
+
+def test_closed_rooms_have_a_ceiling_over_everything_and_lamps_that_light_them_alone():
+    """A ceiling closes the walls' top above everything the clip reaches; lamp panels hang under it inside the
+    room, apart, in one colour, with the drawn flux per floor area; the look records that no sun, sky or HDRI
+    lights the room."""
+    closed_seen = open_seen = 0
+    for seed in range(16):
+        points = _cylinder_body(np.random.default_rng(seed))
+        points[:, 2] *= 1.0 + 0.5 * (seed % 3)  # up to 5.4 m: the ceiling must rise above the walls' range
+        around = sample_surroundings(np.random.default_rng([5, seed]), _cfg(), points)
+        walls = _boxes(_named(around.meshes, "walls").vertices)
+        height = walls[:, :, 2].max()
+        if not around.closed:
+            open_seen += 1
+            assert not any(m.name == "ceiling" or m.name.startswith("lamp_") for m in around.meshes)
+            continue
+        closed_seen += 1
+        assert height >= points[:, 2].max() + CEILING_HEADROOM_M + LAMP_THICKNESS_M - 1e-9
+        (c_lo, c_hi) = _aabb(_named(around.meshes, "ceiling").vertices)
+        outer_lo, outer_hi = walls.reshape(-1, 3).min(axis=0), walls.reshape(-1, 3).max(axis=0)
+        # The ceiling rests on the walls and covers their outer footprint: no gap lets light in.
+        assert np.isclose(c_lo[2], height) and np.allclose(c_lo[:2], outer_lo[:2]) and np.allclose(c_hi[:2], outer_hi[:2])
+        inner_lo = np.array([walls[0][:, 0].max(), walls[2][:, 1].max()])
+        inner_hi = np.array([walls[1][:, 0].min(), walls[3][:, 1].min()])
+        lamps = [m for m in around.meshes if m.name.startswith("lamp_")]
+        assert 1 <= len(lamps) <= 4
+        boxes = [_aabb(m.vertices) for m in lamps]
+        for m, (lo, hi) in zip(lamps, boxes):
+            assert m.material == "lamp" and m.emission_strength > 0 and m.surface.color_a == lamps[0].surface.color_a
+            assert np.isclose(hi[2], height) and np.isclose(hi[2] - lo[2], LAMP_THICKNESS_M)
+            assert np.all(lo[:2] >= inner_lo + LAMP_WALL_GAP_M - 1e-9) and np.all(hi[:2] <= inner_hi - LAMP_WALL_GAP_M + 1e-9)
+            assert m.to_json()["emission_strength"] == m.emission_strength
+        for i in range(len(boxes)):
+            for k in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[k]
+                assert np.any(a[1][:2] + LAMP_GAP_M <= b[0][:2] + 1e-9) or \
+                    np.any(b[1][:2] + LAMP_GAP_M <= a[0][:2] + 1e-9), "lamps too close"
+        flux = sum(m.emission_strength * np.prod(hi[:2] - lo[:2]) for m, (lo, hi) in zip(lamps, boxes))
+        assert 2.0 - 0.01 <= flux / np.prod(inner_hi - inner_lo) <= 6.0 + 0.01
+        look = _look()
+        lit = around.environment(look)
+        assert lit.look.sun.strength == 0.0 and lit.look.sky.strength == 0.0 and lit.look.hdri_strength == 0.0
+        assert lit.look.hdri_path == look.hdri_path  # drawn and recorded, not lighting
+        assert lit.look.ground == around.floor
+    assert closed_seen >= 4 and open_seen >= 4, (closed_seen, open_seen)
+
+
+def _look():
+    from synth.appearance.model import Environment, SkySpec, SunSpec
+
+    return Environment(ground=sample_surface(np.random.default_rng(0), "grass"),
+                       sky=SkySpec((0.1, 0.2, 0.5), (0.5, 0.6, 0.8), 1.0),
+                       sun=SunSpec(0.5, 0.8, 3.0, 5500.0, (1.0, 0.9, 0.8), 0.01), hdri_path="builtin:hdri/city.exr")
+
+
+def test_a_lamp_without_light_is_refused():
+    from synth.scene.spec import SceneMesh
+
+    with pytest.raises(ValueError, match="lamp 'lamp_0' needs"):
+        SceneMesh("lamp_0", np.zeros((8, 3)), np.zeros((12, 3), np.int32), material="lamp",
+                  surface=sample_surface(np.random.default_rng(0), "paint"))
 
 
 def test_clutter_keeps_its_gap_from_every_body_point_that_could_reach_it():
@@ -136,7 +205,7 @@ def test_no_room_or_clutter_when_switched_off_and_always_a_room_when_asked():
         off = sample_surroundings(np.random.default_rng(seed), _cfg(indoor_probability=0.0, clutter=[0, 0]), points)
         assert off.meshes == () and off.setting == "outdoor"
         on = sample_surroundings(np.random.default_rng(seed), _cfg(clutter=[0, 0]), points)
-        assert on.setting == "indoor" and on.meshes[-1].name == "walls"
+        assert on.setting == "indoor" and any(m.name == "walls" for m in on.meshes)
 
 
 def test_every_surface_pattern_draws_valid_colours_and_unknown_ones_are_refused():
@@ -311,3 +380,43 @@ def _read_exr(path: Path) -> np.ndarray:
     arr = np.asarray(inp.read_image(0, 0, 0, 1, "float")).reshape(RES, RES)
     inp.close()
     return arr
+
+
+@pytest.mark.blender
+def test_a_closed_room_is_lit_by_its_lamps_alone(busy_specs, tmp_path):
+    """A real render of a closed room: with its lamps it is lit about as brightly as a room under the sun and sky;
+    with the lamps dimmed a million times it is black, so no sky, sun or HDRI light leaks in."""
+    pytest.importorskip("bpy")
+    import dataclasses
+
+    from PIL import Image
+
+    from synth.blender.scene import BlenderScene
+    from synth.run.blender import load_blender
+    from synth.scene.sampler import ClipSampler
+
+    cfg, sampler, _ = busy_specs
+    cfg = cfg.model_copy(update={
+        "rig": cfg.rig.model_copy(update={"resolution": RES}),
+        "clips": cfg.clips.model_copy(update={"frames": 1}),
+        "appearance": cfg.appearance.model_copy(update={
+            "surroundings": cfg.appearance.surroundings.model_copy(update={"ceiling_probability": 1.0}),
+            "camera_effects": None, "hair": None}),
+        "render": cfg.render.model_copy(update={"preset": "draft", "samples": 4, "device": "cpu", "threads": 1})})
+    spec = ClipSampler(cfg, REPO / "render_configs", backend=sampler.backend).sample(2)[0]
+    env = spec.environment
+    assert any(m.name == "ceiling" for m in env.occluders) and env.look.sun.strength == 0.0
+    dimmed = tuple(dataclasses.replace(m, emission_strength=m.emission_strength * 1e-6) if m.material == "lamp" else m
+                   for m in env.occluders)
+    scene = BlenderScene(load_blender(cfg), log_path=tmp_path / "blender.log")
+    mean = {}
+    for name, occluders in (("lit", env.occluders), ("dimmed", dimmed)):
+        clip = dataclasses.replace(spec, environment=dataclasses.replace(env, occluders=occluders))
+        scene.load(clip)
+        scene.set_frame(0, clip.T_world_from_device[0])
+        out = {v: tmp_path / name / f"{v}.png" for v in clip.rig.views}
+        scene.render_views(out)
+        mean[name] = float(np.mean([np.asarray(Image.open(p).convert("L"), np.float64).mean() for p in out.values()]))
+    scene.close()
+    assert mean["lit"] > 25.0, mean  # 8-bit display values over the whole frame, image circle and black corners
+    assert mean["dimmed"] < 0.5, mean

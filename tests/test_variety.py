@@ -21,7 +21,8 @@ def test_caption_names_family_lighting_hair_garments_props_and_camera_effects():
     lines = clip_caption(meta)
     assert lines[0] == f"{meta['clip_id']}  {meta['motion']['family']}"
     hdri = meta["environment"]["hdri_path"]
-    assert lines[1].startswith(f"HDRI {Path(hdri).stem}" if hdri else "sky + sun")
+    lamps = sum(o["name"].startswith("lamp_") for o in meta["environment"]["occluders"])
+    assert lines[1].startswith(f"{lamps} lamp" if lamps else f"HDRI {Path(hdri).stem}" if hdri else "sky + sun")
     assert all(g["kind"] in lines[1] for g in meta["appearance"]["loose"])
     env = meta["environment"]
     where = "room, {} floor" if env["setting"] == "indoor" else "{} ground"
@@ -36,6 +37,10 @@ def test_caption_names_family_lighting_hair_garments_props_and_camera_effects():
                               "full_well_e": None, "monochrome": True, "jpeg_quality": 80, "exposure_time_s": 0.012}
     lines = clip_caption(meta)
     assert "ponytail hair" in lines[1] and lines[2] == "room, carpet floor  table  2 shelves  1 clutter"
+    meta["environment"]["hdri_path"] = "builtin:hdri/city.exr"  # drawn, at strength 0 in a closed room
+    meta["environment"]["occluders"] += [{"name": "ceiling"}, {"name": "lamp_0"}, {"name": "lamp_1"}]
+    lines = clip_caption(meta)
+    assert lines[1].startswith("2 lamps") and lines[2] == "room, carpet floor  table  ceiling  2 shelves  1 clutter"
     assert lines[3] == "EV -0.2..+0.5  clean  blur 12 ms  mono  q80"
 
 

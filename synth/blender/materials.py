@@ -185,6 +185,19 @@ def _wall_coordinates(tree, coord):
     return out.outputs[0]
 
 
+def lamp_material(rgb: tuple[float, float, float], strength: float) -> "bpy.types.Material":
+    """A glowing lamp panel: emission of linear-RGB colour `rgb` at `strength` (Blender emission units), sampled by
+    Cycles as a light (emission sampling "FRONT_BACK" is Blender's default for meshes)."""
+    mat = bpy.data.materials.new("lamp")
+    mat.pass_index = 0
+    tree = mat.node_tree
+    for n in list(tree.nodes):
+        tree.nodes.remove(n)
+    emit = N.node(tree, "ShaderNodeEmission", {"Color": N.rgba(tuple(rgb)), "Strength": float(strength)})
+    N.link(tree, emit.outputs["Emission"], N.node(tree, "ShaderNodeOutputMaterial").inputs["Surface"])
+    return mat
+
+
 def ground_material(spec: GroundSpec) -> "bpy.types.Material":
     """Procedural surface of a GroundSpec in object coordinates (metres): grounds, floors, walls and furniture."""
     mat = bpy.data.materials.new(f"ground_{spec.pattern}")

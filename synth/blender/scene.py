@@ -308,7 +308,7 @@ class BlenderScene:
         self._ground.data.materials.append(M.ground_material(look.ground))
         self._set_occluders(environment.occluders, look)
         self._world = W.build_world(look, self._world)
-        self._world_image_based = bool(look.hdri_path)
+        self._world_image_based = bool(look.hdri_path) and W.world_lights(look)
         apply_world_sampling(self._world, self.settings, self._world_image_based)
         self.scene.world = self._world
         W.place_sun(self._sun, look)
@@ -322,7 +322,10 @@ class BlenderScene:
         self._occluders = []
         for mesh in occluders:
             me = ME.build_mesh(f"occluder_{mesh.name}", mesh.vertices, mesh.faces)
-            me.materials.append(M.ground_material(mesh.surface if mesh.surface is not None else look.ground))
+            if mesh.material == "lamp":
+                me.materials.append(M.lamp_material(mesh.surface.color_a, mesh.emission_strength))
+            else:
+                me.materials.append(M.ground_material(mesh.surface if mesh.surface is not None else look.ground))
             obj = bpy.data.objects.new(f"occluder_{mesh.name}", me)
             obj.pass_index = mesh.code
             self.scene.collection.objects.link(obj)

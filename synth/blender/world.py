@@ -24,6 +24,10 @@ def build_world(env: Environment, old: "bpy.types.World | None" = None) -> "bpy.
     world = bpy.data.worlds.new("sky")
     tree = world.node_tree
     bg = next(n for n in tree.nodes if n.bl_idname == "ShaderNodeBackground")
+    if not world_lights(env):  # a closed room: black, and no image to load
+        bg.inputs["Color"].default_value = (0.0, 0.0, 0.0, 1.0)
+        bg.inputs["Strength"].default_value = 0.0
+        return world
     if env.hdri_path:
         path = builtin_file(env.hdri_path) if is_builtin_ref(env.hdri_path) else Path(env.hdri_path)
         if not path.is_file():
@@ -48,6 +52,11 @@ def build_world(env: Environment, old: "bpy.types.World | None" = None) -> "bpy.
     N.link(tree, color, bg.inputs["Color"])
     bg.inputs["Strength"].default_value = env.sky.strength
     return world
+
+
+def world_lights(env: Environment) -> bool:
+    """Whether the world (the HDRI, or the gradient sky) gives any light: not at strength 0 (a closed room)."""
+    return (env.hdri_strength if env.hdri_path else env.sky.strength) > 0.0
 
 
 def place_sun(sun_obj: "bpy.types.Object", env: Environment) -> None:

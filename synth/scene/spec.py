@@ -38,7 +38,9 @@ class SceneMesh:
 
     vertices: (N, 3) float64, world frame, m. faces: (T, 3) int32 triangles. code: occluder code (SCENE_CODES),
     also its object pass index. material: what it is painted as ("ground": the environment's ground;
-    "furniture": its own `surface`). surface: a procedural surface of its own (None: the environment's ground).
+    "furniture": its own `surface`; "lamp": it glows in surface.color_a, linear RGB). surface: a procedural surface
+    of its own (None: the environment's ground). emission_strength: a lamp's emission strength (Blender's
+    emission units: 1 renders the surface at exactly its colour), 0 for everything else.
     """
 
     name: str
@@ -47,19 +49,25 @@ class SceneMesh:
     code: int = OCC_SCENE
     material: str = "ground"
     surface: "GroundSpec | None" = None
+    emission_strength: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """clip.json's record of a prop: name, material, surface and its world bounding box (m)."""
         from dataclasses import asdict
 
-        return {"name": self.name, "material": self.material,
-                "surface": None if self.surface is None else asdict(self.surface),
-                "bbox_min_m": [round(float(x), 4) for x in self.vertices.min(axis=0)],
-                "bbox_max_m": [round(float(x), 4) for x in self.vertices.max(axis=0)]}
+        record = {"name": self.name, "material": self.material,
+                  "surface": None if self.surface is None else asdict(self.surface),
+                  "bbox_min_m": [round(float(x), 4) for x in self.vertices.min(axis=0)],
+                  "bbox_max_m": [round(float(x), 4) for x in self.vertices.max(axis=0)]}
+        if self.material == "lamp":
+            record["emission_strength"] = self.emission_strength
+        return record
 
     def __post_init__(self) -> None:
         if self.code not in SCENE_CODES:
             raise ValueError(f"scene mesh {self.name!r}: occluder code {self.code} is not one of {SCENE_CODES}")
+        if self.material == "lamp" and (self.surface is None or not self.emission_strength > 0.0):
+            raise ValueError(f"lamp {self.name!r} needs a surface (its colour) and an emission_strength > 0")
 
 
 def ground_plane(half_size_m: float = GROUND_HALF_SIZE_M, height_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:

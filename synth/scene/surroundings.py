@@ -5,8 +5,11 @@ centres and the props its motion needs), so nothing passes through the body or t
 
 - clutter (boxes, crates, stools) stands on the floor in a random direction from the body, pushed out until the
   nearest body point that could reach it (lower than its top plus the gap) keeps a sampled gap from it;
-- indoors, four open-topped walls stand a sampled clearance beyond the footprint of all of that (one clearance per
-  wall), shelves stand against walls that leave room for them, and the ground is repainted as an indoor floor.
+- indoors, four walls stand a sampled clearance beyond the footprint of all of that (one clearance per wall),
+  shelves stand against walls that leave room for them, and the ground is repainted as an indoor floor;
+- most rooms are closed by a ceiling above everything the clip reaches, with glowing lamp panels under it: a closed
+  room is lit by its lamps alone (the sun and the sky or HDRI are turned to 0, since no light could enter); the
+  others stay open to the sky.
 
 Walls are axis-aligned in the world (the body's heading is random, so their angle to the body is too); wall
 surfaces are laid out on (x + y, z) (synth/blender/materials.py). All are ordinary scene occluders (OCC_SCENE): the
@@ -21,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from synth.appearance.model import INDOOR_FLOORS, WALL_SURFACES, GroundSpec
-from synth.appearance.sampling import sample_surface
+from synth.appearance.sampling import blackbody_rgb, sample_surface, srgb8_to_linear
 from synth.scene.props import boxes_mesh, wood_surface
 from synth.scene.spec import EnvironmentSpec, SceneMesh
 
@@ -49,22 +52,41 @@ STOOL_SEAT_M = 0.03
 #: Clutter placement: step of the outward search (m) and how far it goes at most (m).
 CLUTTER_STEP_M = 0.04
 CLUTTER_MAX_REACH_M = 12.0
+#: Ceiling: slab thickness (m), free height it keeps above the highest point the clip reaches (m, so lamps hang
+#: clear of raised hands), and its paint (sRGB 8-bit grey range, per-channel tint).
+CEILING_THICKNESS_M = 0.12
+CEILING_HEADROOM_M = 0.35
+CEILING_GREY_SRGB8 = (200.0, 245.0)
+CEILING_TINT = 0.04
+#: Lamp panels: side lengths (m), thickness (m), gap to the walls (m) and to each other (m), placement attempts.
+LAMP_SIDE_M = (0.25, 0.7)
+LAMP_THICKNESS_M = 0.04
+LAMP_WALL_GAP_M = 0.3
+LAMP_GAP_M = 0.3
+LAMP_TRIES = 20
 
 
 @dataclass(frozen=True)
 class Surroundings:
-    """What a clip gets around it: scene meshes (clutter, shelves, walls), the floor that replaces the outdoor
-    ground indoors (None outdoors) and the setting ("indoor" or "outdoor")."""
+    """What a clip gets around it: scene meshes (clutter, shelves, walls, ceiling and lamp panels), the floor that
+    replaces the outdoor ground indoors (None outdoors), the setting ("indoor" or "outdoor") and whether a ceiling
+    closes the room (then the lamps are its only light)."""
 
     meshes: tuple[SceneMesh, ...]
     floor: GroundSpec | None
     setting: str
+    closed: bool = False
 
     def environment(self, look: Any, props: tuple[SceneMesh, ...] = ()) -> EnvironmentSpec:
         """The clip's environment with these surroundings: `look` (synth.appearance.model.Environment) with the
-        indoor floor as its ground, the motion's props, then the surroundings' meshes."""
+        indoor floor as its ground, and in a closed room with sun, sky and HDRI at strength 0 (no light could enter:
+        the look records what lights the render; a drawn HDRI keeps its path); then the motion's props and the
+        surroundings' meshes."""
         if self.floor is not None:
             look = replace(look, ground=self.floor)
+        if self.closed:
+            look = replace(look, sun=replace(look.sun, strength=0.0), sky=replace(look.sky, strength=0.0),
+                           hdri_strength=0.0)
         return EnvironmentSpec(look=look, occluders=(*props, *self.meshes), setting=self.setting)
 
 
@@ -165,12 +187,13 @@ def _shelf(rng: np.random.Generator, along: np.ndarray, into: np.ndarray, wall_p
 
 
 def room_walls(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, clearance_m: tuple[float, float],
-               height_m: tuple[float, float], shelf_probability: float) -> list[SceneMesh]:
-    """Open-topped walls a sampled clearance beyond the 2D box [lo, hi] (world m, (2,) each), one clearance per
-    wall, and shelves against the walls that leave SHELF_FLOOR_GAP_M of floor in front of them: [shelves..., walls]."""
+               height_m: tuple[float, float], shelf_probability: float, min_height_m: float = 0.0) -> list[SceneMesh]:
+    """Walls a sampled clearance beyond the 2D box [lo, hi] (world m, (2,) each), one clearance per wall, at least
+    min_height_m high, and shelves against the walls that leave SHELF_FLOOR_GAP_M of floor in front of them:
+    [shelves..., walls]."""
     c = rng.uniform(*clearance_m, size=4)  # west (-x), east (+x), south (-y), north (+y)
     x0, x1, y0, y1 = lo[0] - c[0], hi[0] + c[1], lo[1] - c[2], hi[1] + c[3]
-    h, t = _uniform(rng, height_m), WALL_THICKNESS_M
+    h, t = max(_uniform(rng, height_m), min_height_m), WALL_THICKNESS_M
     walls = [((x0 - t, y0 - t, 0.0), (x0, y1 + t, h)), ((x1, y0 - t, 0.0), (x1 + t, y1 + t, h)),
              ((x0, y0 - t, 0.0), (x1, y0, h)), ((x0, y1, 0.0), (x1, y1 + t, h))]
     surface = sample_surface(rng, str(rng.choice(WALL_SURFACES)))
@@ -185,6 +208,51 @@ def room_walls(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, clearan
         if rng.random() < shelf_probability:
             out.append(_shelf(rng, along, into, point, float(length), f"shelf_{len(out)}"))
     out.append(boxes_mesh("walls", walls, np.eye(3), np.zeros(3), surface))
+    return out
+
+
+def ceiling_and_lamps(rng: np.random.Generator, x: tuple[float, float], y: tuple[float, float], height_m: float,
+                      lamps: tuple[int, int], flux_density: tuple[float, float],
+                      temperature_k: tuple[float, float]) -> list[SceneMesh]:
+    """A ceiling slab over the room's inner box x = (x0, x1), y = (y0, y1) (world m, reaching over the walls) with
+    its underside at height_m, and lamp panels hanging under it: boxes LAMP_SIDE_M on a side, at least
+    LAMP_WALL_GAP_M from the walls and LAMP_GAP_M apart, glowing in one black body's colour at a temperature drawn
+    from `temperature_k`. Their emission strength times their glowing (lower) area, summed, is a density drawn
+    from `flux_density` times the floor area, so a room is as bright whatever its size and lamp count.
+    [ceiling, lamps...] (no lamp when none fits)."""
+    t = WALL_THICKNESS_M
+    grey = rng.uniform(*CEILING_GREY_SRGB8) * rng.uniform(1.0 - CEILING_TINT, 1.0 + CEILING_TINT, 3)
+    a = tuple(float(round(c, 4)) for c in srgb8_to_linear(grey))
+    paint = GroundSpec("paint", a, tuple(float(round(0.95 * c, 4)) for c in a),
+                       float(round(rng.uniform(0.2, 1.0), 3)), float(round(rng.uniform(0.7, 0.95), 3)))
+    ceiling = boxes_mesh("ceiling", [((x[0] - t, y[0] - t, height_m),
+                                      (x[1] + t, y[1] + t, height_m + CEILING_THICKNESS_M))],
+                         np.eye(3), np.zeros(3), paint)
+    n = int(rng.integers(lamps[0], lamps[1] + 1))
+    rgb = tuple(float(round(v, 4)) for v in blackbody_rgb(float(rng.uniform(*temperature_k))))
+    density = float(rng.uniform(*flux_density))
+    placed: list[np.ndarray] = []
+    for _ in range(n):
+        side = rng.uniform(*LAMP_SIDE_M, size=2)
+        lo_c = np.array([x[0], y[0]]) + LAMP_WALL_GAP_M + side / 2
+        hi_c = np.array([x[1], y[1]]) - LAMP_WALL_GAP_M - side / 2
+        if np.any(hi_c < lo_c):
+            continue
+        for _ in range(LAMP_TRIES):
+            c = rng.uniform(lo_c, hi_c)
+            box2d = np.stack([c - side / 2, c + side / 2])
+            if not any(_overlaps(box2d, other, LAMP_GAP_M) for other in placed):
+                placed.append(box2d)
+                break
+    if not placed:
+        return [ceiling]
+    glow_area = sum(float(np.prod(b[1] - b[0])) for b in placed)
+    strength = float(round(density * (x[1] - x[0]) * (y[1] - y[0]) / glow_area, 3))
+    out = [ceiling]
+    for i, b in enumerate(placed):
+        panel = boxes_mesh(f"lamp_{i}", [((*b[0], height_m - LAMP_THICKNESS_M), (*b[1], height_m))],
+                           np.eye(3), np.zeros(3), GroundSpec("paint", rgb, rgb, 1.0, 1.0))
+        out.append(replace(panel, material="lamp", emission_strength=strength))
     return out
 
 
@@ -215,7 +283,19 @@ def sample_surroundings(rng: np.random.Generator, cfg: Any, points: np.ndarray,
     if not indoor:
         return Surroundings(tuple(clutter), None, "outdoor")
     extent = np.concatenate([points[:, :2]] + [m.vertices[:, :2] for m in (*props, *clutter)])
+    closed = bool(rng.random() < cfg.ceiling_probability)
+    # A ceiling keeps CEILING_HEADROOM_M above everything the clip reaches (its lamps included).
+    top = max(float(m.vertices[:, 2].max()) for m in (*props, *clutter)) if props or clutter else -np.inf
+    top = max(top, float(points[:, 2].max()))
+    lowest = top + CEILING_HEADROOM_M + LAMP_THICKNESS_M if closed else 0.0
     walls = room_walls(rng, extent.min(axis=0), extent.max(axis=0), cfg.wall_clearance_m, cfg.wall_height_m,
-                       cfg.shelf_probability)
+                       cfg.shelf_probability, min_height_m=lowest)
     floor = sample_surface(rng, str(rng.choice(INDOOR_FLOORS)))
-    return Surroundings((*clutter, *walls), floor, "indoor")
+    if not closed:
+        return Surroundings((*clutter, *walls), floor, "indoor")
+    inner = walls[-1].vertices  # the walls' boxes: their inner faces bound the room
+    x = (float(inner[:, 0].min()) + WALL_THICKNESS_M, float(inner[:, 0].max()) - WALL_THICKNESS_M)
+    y = (float(inner[:, 1].min()) + WALL_THICKNESS_M, float(inner[:, 1].max()) - WALL_THICKNESS_M)
+    top = ceiling_and_lamps(rng, x, y, float(inner[:, 2].max()), cfg.lamps, cfg.lamp_flux_density,
+                            cfg.lamp_temperature_k)
+    return Surroundings((*clutter, *walls, *top), floor, "indoor", closed=True)

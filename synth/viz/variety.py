@@ -28,7 +28,7 @@ def _surroundings(env: Mapping[str, Any]) -> str:
     names = [str(o.get("name", "prop")) for o in env.get("occluders") or ()]
     ground = (env.get("ground") or {}).get("pattern", "?")
     words = [f"room, {ground} floor" if env.get("setting") == "indoor" else f"{ground} ground"]
-    words += [n for n in names if n != "walls" and not n.startswith(("shelf_", "clutter_"))]
+    words += [n for n in names if n != "walls" and not n.startswith(("shelf_", "clutter_", "lamp_"))]
     for prefix, one, many in (("shelf_", "shelf", "shelves"), ("clutter_", "clutter", "clutter")):
         count = sum(n.startswith(prefix) for n in names)
         if count:
@@ -37,12 +37,15 @@ def _surroundings(env: Mapping[str, Any]) -> str:
 
 
 def clip_caption(meta: Mapping[str, Any]) -> list[str]:
-    """Caption lines of a clip from its clip.json dict: "<clip> <family>", then lighting, hair and what it wears,
+    """Caption lines of a clip from its clip.json dict: "<clip> <family>", then lighting (HDRI, sky and sun, or a
+    closed room's lamps), hair and what it wears,
     then what is around it (room or ground, furniture, shelves, clutter), then its camera effects (when it has
     some)."""
     env = meta.get("environment") or {}
     hdri = env.get("hdri_path")
-    light = f"HDRI {Path(str(hdri)).stem}" if hdri else "sky + sun"
+    lamps = sum(str(o.get("name", "")).startswith("lamp_") for o in env.get("occluders") or ())
+    light = (f"{lamps} lamp{'s' if lamps > 1 else ''}" if lamps else f"HDRI {Path(str(hdri)).stem}" if hdri
+             else "sky + sun")
     app = meta.get("appearance") or {}
     hair = meta.get("hair")
     extras = [f"{hair.get('style', 'hair')} hair"] if hair else []
