@@ -640,6 +640,7 @@ class RenderSettingsConfig(FrozenModel):
     filter_width_px: float | None = Field(None, ge=0.01, le=10.0)
     world_sampling: Literal["auto", "images", "none"] | None = None
     world_map_resolution: int | None = Field(None, ge=0, le=8192)
+    curve_shape: Literal["THICK", "RIBBONS"] | None = None
     tile_size: int | None = Field(None, ge=8, le=8192)
     threads: int | None = Field(None, ge=0, le=1024, description="0 = all cores")
     device: Literal["auto", "cpu", "cuda", "optix"] = "auto"

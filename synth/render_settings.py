@@ -35,7 +35,9 @@ class RenderSettings(BaseModel):
     passes; light_tree: Cycles' light tree; clamp_direct / clamp_indirect: sample clamping (0 = off);
     filter_width_px: the pixel filter's width; world_sampling: "auto" samples the world as a light (multiple
     importance sampling), "none" only by BSDF rays, "images" as a light only when it is an image (HDRI);
-    world_map_resolution: the world's importance map size (0 = Cycles' automatic choice); tile_size: px;
+    world_map_resolution: the world's importance map size (0 = Cycles' automatic choice); curve_shape: how Cycles
+    draws strand hair ("THICK": round 3D curves; "RIBBONS": flat strips turned towards each ray, with normals
+    shaded as if round; both as wide as the strand); tile_size: px;
     threads: 0 = all cores (set the per-worker CPU count when several workers share a machine);
     device: "auto" picks OptiX, then CUDA, then the CPU; jpeg_quality: 1-100; view_transform: Blender colour
     management ("Standard" keeps albedos literal, "AgX" compresses highlights); clip_start_m: nearest distance
@@ -61,6 +63,7 @@ class RenderSettings(BaseModel):
     filter_width_px: float = Field(1.5, ge=0.01, le=10.0)
     world_sampling: Literal["auto", "images", "none"] = "images"
     world_map_resolution: int = Field(0, ge=0, le=8192)
+    curve_shape: Literal["THICK", "RIBBONS"] = "THICK"
     tile_size: int = Field(2048, ge=8, le=8192)
     threads: int = Field(0, ge=0, le=1024)
     device: Literal["auto", "cpu", "cuda", "optix"] = "auto"

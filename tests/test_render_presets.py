@@ -74,3 +74,20 @@ def test_default_preset_samples_hdri_worlds_as_lights():
     """The default skips importance sampling only for procedural skies: an HDRI's sun would be noise without it."""
     assert RenderSettings().world_sampling == "images"
     assert RenderSettings(preset="final").world_sampling == "auto"
+
+
+@pytest.mark.blender
+@pytest.mark.parametrize("shape", ["THICK", "RIBBONS"])
+def test_curve_shape_reaches_cycles(shape):
+    pytest.importorskip("bpy")
+    import bpy
+
+    from synth.blender.cycles import apply_integrator
+
+    scene = bpy.data.scenes.new("test_curves")
+    try:
+        scene.render.engine = "CYCLES"
+        apply_integrator(scene, RenderSettings(curve_shape=shape), "CPU")
+        assert scene.cycles_curves.shape == shape
+    finally:
+        bpy.data.scenes.remove(scene)

@@ -59,6 +59,7 @@ def apply_integrator(scene: "bpy.types.Scene", s: RenderSettings, device: str) -
     cy.sample_clamp_direct = s.clamp_direct
     cy.sample_clamp_indirect = s.clamp_indirect
     cy.filter_width = s.filter_width_px
+    scene.cycles_curves.shape = s.curve_shape
     cy.use_auto_tile = True
     cy.tile_size = s.tile_size
     scene.render.threads_mode = "FIXED" if s.threads > 0 else "AUTO"

@@ -185,16 +185,27 @@ def _wall_coordinates(tree, coord):
     return out.outputs[0]
 
 
+#: Albedo of a lamp panel's diffuser as indirect rays see it.
+LAMP_DIFFUSER_ALBEDO = 0.8
+
+
 def lamp_material(rgb: tuple[float, float, float], strength: float) -> "bpy.types.Material":
-    """A glowing lamp panel: emission of linear-RGB colour `rgb` at `strength` (Blender emission units), sampled by
-    Cycles as a light (emission sampling "FRONT_BACK" is Blender's default for meshes)."""
+    """A lamp panel as the camera sees it: glowing in linear-RGB `rgb` at `strength` (Blender emission units) for
+    camera rays, a light grey diffuser for every other ray. Its light comes from the area light under it
+    (synth.blender.world.add_lamp_light), so the panel is not sampled as a light and adds nothing twice."""
     mat = bpy.data.materials.new("lamp")
     mat.pass_index = 0
+    mat.cycles.emission_sampling = "NONE"
     tree = mat.node_tree
     for n in list(tree.nodes):
         tree.nodes.remove(n)
     emit = N.node(tree, "ShaderNodeEmission", {"Color": N.rgba(tuple(rgb)), "Strength": float(strength)})
-    N.link(tree, emit.outputs["Emission"], N.node(tree, "ShaderNodeOutputMaterial").inputs["Surface"])
+    diffuser = N.node(tree, "ShaderNodeBsdfDiffuse", {"Color": N.rgba((LAMP_DIFFUSER_ALBEDO,) * 3)})
+    mix = N.node(tree, "ShaderNodeMixShader")
+    N.link(tree, N.node(tree, "ShaderNodeLightPath").outputs["Is Camera Ray"], mix.inputs["Fac"])
+    N.link(tree, diffuser.outputs["BSDF"], mix.inputs[1])
+    N.link(tree, emit.outputs["Emission"], mix.inputs[2])
+    N.link(tree, mix.outputs["Shader"], N.node(tree, "ShaderNodeOutputMaterial").inputs["Surface"])
     return mat
 
 

@@ -314,16 +314,17 @@ class BlenderScene:
         W.place_sun(self._sun, look)
 
     def _set_occluders(self, occluders: Sequence[SceneMesh], look: Environment) -> None:
-        """Replace the environment's static occluders other than the ground."""
+        """Replace the environment's static occluders other than the ground (and the area lights of its lamps)."""
         for obj in self._occluders:
-            me = obj.data
+            data = obj.data
             bpy.data.objects.remove(obj)
-            bpy.data.meshes.remove(me)
+            (bpy.data.lights if isinstance(data, bpy.types.Light) else bpy.data.meshes).remove(data)
         self._occluders = []
         for mesh in occluders:
             me = ME.build_mesh(f"occluder_{mesh.name}", mesh.vertices, mesh.faces)
             if mesh.material == "lamp":
                 me.materials.append(M.lamp_material(mesh.surface.color_a, mesh.emission_strength))
+                self._occluders.append(W.add_lamp_light(self.scene.collection, mesh))
             else:
                 me.materials.append(M.ground_material(mesh.surface if mesh.surface is not None else look.ground))
             obj = bpy.data.objects.new(f"occluder_{mesh.name}", me)

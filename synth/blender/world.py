@@ -9,6 +9,7 @@ import bpy
 from mathutils import Vector
 
 from synth.appearance.model import Environment
+from synth.scene.spec import SceneMesh
 from synth.blender import nodes as N
 from synth.builtin import builtin_file, is_builtin_ref
 from synth.errors import AssetError
@@ -71,6 +72,31 @@ def place_sun(sun_obj: "bpy.types.Object", env: Environment) -> None:
     light.energy = s.strength
     light.color = tuple(s.rgb)
     light.angle = s.angle_rad
-    # With an HDRI the image carries the light; keep a weak sun for shadows' direction cues.
+    # With an HDRI the image carries the light.
     if env.hdri_path:
         light.energy = 0.0
+    # A sun of strength 0 (HDRI worlds, closed rooms) is left out of the render: Cycles would still trace shadow
+    # rays towards it (about a tenth of a closed room's render time).
+    sun_obj.hide_render = light.energy <= 0.0
+
+
+#: The area light sits this far (m) under its lamp panel's lower face.
+LAMP_LIGHT_GAP_M = 0.001
+
+
+def add_lamp_light(collection: "bpy.types.Collection", lamp: SceneMesh) -> "bpy.types.Object":
+    """The light of a lamp panel (a SceneMesh of material "lamp", an axis-aligned box): a rectangular area light
+    as large as the panel's lower face, just under it, shining down, in the panel's colour, with the radiance of
+    its emission strength (a Lambertian emitter of radiance L over area A sends out pi * L * A watts). Invisible to
+    camera rays: the camera sees the panel itself. Cycles samples such a light without evaluating a shader."""
+    lo, hi = lamp.vertices.min(axis=0), lamp.vertices.max(axis=0)
+    light = bpy.data.lights.new(f"lamp_{lamp.name}", "AREA")
+    light.shape = "RECTANGLE"
+    light.size, light.size_y = float(hi[0] - lo[0]), float(hi[1] - lo[1])
+    light.color = tuple(lamp.surface.color_a)
+    light.energy = float(math.pi * lamp.emission_strength * light.size * light.size_y)
+    obj = bpy.data.objects.new(f"lamp_light_{lamp.name}", light)
+    obj.location = (float(0.5 * (lo[0] + hi[0])), float(0.5 * (lo[1] + hi[1])), float(lo[2] - LAMP_LIGHT_GAP_M))
+    obj.visible_camera = False  # an area light shines along its local -Z: down, with no rotation
+    collection.objects.link(obj)
+    return obj
