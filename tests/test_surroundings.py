@@ -156,6 +156,18 @@ def test_closed_rooms_have_a_ceiling_over_everything_and_lamps_that_light_them_a
     assert closed_seen >= 4 and open_seen >= 4, (closed_seen, open_seen)
 
 
+def test_a_room_too_small_for_a_lamp_stays_open():
+    """Lamps keep LAMP_WALL_GAP_M from the walls: in a room narrower than that allows, no ceiling closes it."""
+    points = _cylinder_body(np.random.default_rng(0))[:, :] * np.array([0.1, 0.1, 1.0])  # a 5 cm thin column
+    tight = _cfg(wall_clearance_m=[0.3, 0.3], ceiling_probability=1.0, clutter=[0, 0], shelf_probability=0.0)
+    around = sample_surroundings(np.random.default_rng(0), tight, points)
+    width = np.ptp(_boxes(_named(around.meshes, "walls").vertices)[:, :, :2].reshape(-1, 2), axis=0)
+    assert np.all(width - 2 * WALL_THICKNESS_M < 2 * LAMP_WALL_GAP_M + 0.25 + 0.1)
+    assert not around.closed and [m.name for m in around.meshes] == ["walls"]
+    roomy = sample_surroundings(np.random.default_rng(0), _cfg(ceiling_probability=1.0, clutter=[0, 0]), points)
+    assert roomy.closed
+
+
 def _look():
     from synth.appearance.model import Environment, SkySpec, SunSpec
 

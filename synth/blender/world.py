@@ -9,10 +9,10 @@ import bpy
 from mathutils import Vector
 
 from synth.appearance.model import Environment
-from synth.scene.spec import SceneMesh
 from synth.blender import nodes as N
 from synth.builtin import builtin_file, is_builtin_ref
 from synth.errors import AssetError
+from synth.scene.spec import SceneMesh
 
 
 def build_world(env: Environment, old: "bpy.types.World | None" = None) -> "bpy.types.World":

@@ -298,4 +298,6 @@ def sample_surroundings(rng: np.random.Generator, cfg: Any, points: np.ndarray,
     y = (float(inner[:, 1].min()) + WALL_THICKNESS_M, float(inner[:, 1].max()) - WALL_THICKNESS_M)
     top = ceiling_and_lamps(rng, x, y, float(inner[:, 2].max()), cfg.lamps, cfg.lamp_flux_density,
                             cfg.lamp_temperature_k)
+    if len(top) == 1:  # no lamp fits: a closed room would be black, so it stays open
+        return Surroundings((*clutter, *walls), floor, "indoor")
     return Surroundings((*clutter, *walls, *top), floor, "indoor", closed=True)
