@@ -282,22 +282,20 @@ def sample_surroundings(rng: np.random.Generator, cfg: Any, points: np.ndarray,
             clutter.append(piece)
     if not indoor:
         return Surroundings(tuple(clutter), None, "outdoor")
-    extent = np.concatenate([points[:, :2]] + [m.vertices[:, :2] for m in (*props, *clutter)])
+    occupied = np.concatenate([points] + [m.vertices for m in (*props, *clutter)])
     closed = bool(rng.random() < cfg.ceiling_probability)
     # A ceiling keeps CEILING_HEADROOM_M above everything the clip reaches (its lamps included).
-    top = max(float(m.vertices[:, 2].max()) for m in (*props, *clutter)) if props or clutter else -np.inf
-    top = max(top, float(points[:, 2].max()))
-    lowest = top + CEILING_HEADROOM_M + LAMP_THICKNESS_M if closed else 0.0
-    walls = room_walls(rng, extent.min(axis=0), extent.max(axis=0), cfg.wall_clearance_m, cfg.wall_height_m,
-                       cfg.shelf_probability, min_height_m=lowest)
+    lowest = float(occupied[:, 2].max()) + CEILING_HEADROOM_M + LAMP_THICKNESS_M if closed else 0.0
+    walls = room_walls(rng, occupied[:, :2].min(axis=0), occupied[:, :2].max(axis=0), cfg.wall_clearance_m,
+                       cfg.wall_height_m, cfg.shelf_probability, min_height_m=lowest)
     floor = sample_surface(rng, str(rng.choice(INDOOR_FLOORS)))
     if not closed:
         return Surroundings((*clutter, *walls), floor, "indoor")
     inner = walls[-1].vertices  # the walls' boxes: their inner faces bound the room
     x = (float(inner[:, 0].min()) + WALL_THICKNESS_M, float(inner[:, 0].max()) - WALL_THICKNESS_M)
     y = (float(inner[:, 1].min()) + WALL_THICKNESS_M, float(inner[:, 1].max()) - WALL_THICKNESS_M)
-    top = ceiling_and_lamps(rng, x, y, float(inner[:, 2].max()), cfg.lamps, cfg.lamp_flux_density,
-                            cfg.lamp_temperature_k)
-    if len(top) == 1:  # no lamp fits: a closed room would be black, so it stays open
+    overhead = ceiling_and_lamps(rng, x, y, float(inner[:, 2].max()), cfg.lamps, cfg.lamp_flux_density,
+                                 cfg.lamp_temperature_k)
+    if len(overhead) == 1:  # no lamp fits: a closed room would be black, so it stays open
         return Surroundings((*clutter, *walls), floor, "indoor")
-    return Surroundings((*clutter, *walls, *top), floor, "indoor", closed=True)
+    return Surroundings((*clutter, *walls, *overhead), floor, "indoor", closed=True)
