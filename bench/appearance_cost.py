@@ -9,7 +9,9 @@ frames, as `synth render` does), so machine load drifts hit all variants alike:
   effects the sky look with the clip's camera effects (exposure, white balance, vignetting, sensor noise, JPEG
          quality: `appearance.camera_effects`), which replace Blender's image write by our own;
   hair   the sky look with long strand hair (`appearance.hair`: the default's costliest style, 3000 strands at the
-         top of its strand range, Principled Hair BSDF).
+         top of its strand range, Principled Hair BSDF), rigid with the head;
+  moving_hair the same hair moving with the head and gravity (`appearance.hair.dynamics`): its points change every
+         frame, so Cycles rebuilds its BVH per frame where the rigid hair only moves;
   blur   the sky look with the clip's camera effects and motion blur over a 20 ms exposure (the top of the default
          range), from the clip's own motion (`appearance.camera_effects.motion_blur_probability`);
   detail the sky look with the clip's skin detail (flush, lips, eyelids, nails through Anny's region masks) and its
@@ -19,7 +21,7 @@ frames, as `synth render` does), so machine load drifts hit all variants alike:
          for the clip from a stream of its own.
   sampled the clip exactly as the default config draws it (its own lighting, hair and camera effects): over many
          clips, sampled/sky is what the default's appearance features cost together.
-Only effects, blur and sampled apply camera effects, only hair and sampled have strands, only room and sampled have
+Only effects, blur and sampled apply camera effects, only hair, moving_hair and sampled have strands, only room and sampled have
 surroundings (every variant keeps the chair and table a seated motion needs). The sampled/sky ratio is the
 ratio of the mean seconds per frame (the features' cost varies from clip to clip).
 Only the render of the four views is timed (scene loading is not; the first frame of a clip includes the world's
@@ -46,7 +48,7 @@ from bench.common import write_result  # noqa: E402
 CONFIG = REPO / "render_configs" / "default.yaml"
 
 
-VARIANTS = ("sky", "hdri", "effects", "hair", "room", "blur", "detail", "sampled")
+VARIANTS = ("sky", "hdri", "effects", "hair", "room", "blur", "detail", "sampled", "moving_hair")
 DEFAULT_VARIANTS = VARIANTS[:7]
 #: Exposure time of the blur variant, s.
 BLUR_EXPOSURE_S = 0.02
@@ -54,15 +56,21 @@ BLUR_EXPOSURE_S = 0.02
 MOTION_PROPS = ("chair", "table")
 
 
-def long_hair(spec):
-    """Long strand hair at the top of the default's strand range, grown on the clip's body."""
+def long_hair(spec, moving: bool = False):
+    """Long strand hair at the top of the default's strand range, grown on the clip's body (moving with it)."""
     from synth.appearance.hair import HairStyle, grow_on_body
     from synth.scene.spec import camera_centres_head
 
     style = HairStyle(style="long", length_m=0.4, num_strands=3000, root_radius_m=0.0004, tip_radius_m=0.00016,
                       volume_m=0.015, clumps=120, clumping=0.3, curl_radius_m=0.0, curl_period_m=0.04,
                       frizz_m=0.002, melanin=0.5, melanin_redness=0.3, roughness=0.3, seed=int(spec.index))
-    return grow_on_body(style, spec.posed, camera_centres_head(spec.mount, spec.rig))
+    cams = camera_centres_head(spec.mount, spec.rig)
+    hair = grow_on_body(style, spec.posed, cams)
+    if moving:
+        from synth.appearance.hair_dynamics import animate_on_body
+
+        hair = animate_on_body(hair, spec.posed, cams)
+    return hair
 
 
 def _room(spec, look, props):
@@ -109,7 +117,7 @@ def _variant(spec, variant: str, hdri: str):
         dataclasses.replace(g, cloth=dataclasses.replace(g.cloth, wrinkles=0.0)) for g in spec.garments)
     return dataclasses.replace(spec, environment=environment, camera_effects=effects, appearance=appearance,
                                garments=garments,
-                               hair=long_hair(spec) if variant == "hair" else None)
+                               hair=long_hair(spec, variant == "moving_hair") if "hair" in variant else None)
 
 
 def main() -> int:
@@ -118,7 +126,7 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=2)
     p.add_argument("--resolution", type=int, default=256)
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
-                   help="comma-separated subset of sky,hdri,effects,hair,room,blur,detail,sampled (sky is always rendered)")
+                   help=f"comma-separated subset of {','.join(VARIANTS)} (sky is always rendered)")
     args = p.parse_args()
     variants = ("sky", *[v for v in args.variants.split(",") if v and v != "sky"])
     unknown = set(variants) - set(VARIANTS)

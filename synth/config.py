@@ -523,6 +523,8 @@ class HairConfig(FrozenModel):
     melanin: tuple[float, float] = Field((0.1, 0.95), description="Principled Hair melanin (0 white/blond, 1 black)")
     melanin_redness: tuple[float, float] = Field((0.0, 0.7), description="share of pheomelanin (red)")
     roughness: tuple[float, float] = Field((0.25, 0.4), description="Principled Hair roughness")
+    dynamics: bool = Field(True, description="long hair moves with the head's motion and gravity "
+                                             "(synth/appearance/hair_dynamics.py); false: rigid with the head")
 
     @field_validator("styles")
     @classmethod

@@ -1,7 +1,7 @@
 """Strand hair: growth on a real Anny scalp (outside the body, clear of the cameras, every style where it belongs),
 the label prisms (hit as often as a round strand), the rigid-occluder path of the label ray caster, the config, and
-a real Cycles render of long hair: the rear views' object-index pass shows hair where the labels say it hides a
-joint."""
+a real Cycles render of moving long hair: the rear views' object-index pass shows hair where the labels say it hides
+a joint."""
 
 from __future__ import annotations
 
@@ -161,6 +161,7 @@ def test_sampled_hair_is_recorded_and_paints_the_scalp(spec):
     # Worn with the same rig again, the hair regrows identically.
     again = spec.worn_with(dataclasses.replace(spec.rig))
     assert np.array_equal(again.hair.points_head_m, spec.hair.points_head_m)
+    assert again.hair.moves and np.array_equal(again.hair.points_at(1), spec.hair.points_at(1))
 
 
 @pytest.mark.blender
@@ -173,16 +174,18 @@ def test_rear_views_of_long_hair_show_the_hair_the_labels_report(spec, tmp_path)
     from synth.run.blender import load_blender
 
     cfg = load_config(DEFAULT, overrides={
-        "rig": {"resolution": RES}, "clips": {"frames": 1}, "appearance": {"hair": _only("long")},
+        "rig": {"resolution": RES}, "clips": {"frames": 2}, "appearance": {"hair": _only("long")},
         "render": {"preset": "draft", "samples": 2, "device": "cpu", "threads": 1}})
     from synth.scene.sampler import ClipSampler
 
     one = ClipSampler(cfg, REPO / "render_configs").sample(0)[0]
     assert np.allclose(one.hair.points_head_m, spec.hair.points_head_m, atol=1e-6)
+    # The hair moves: frame 1 (rendered) is not the rest shape, so Cycles and the labels must both take its shape.
+    assert one.hair.moves and np.abs(one.hair.points_at(1) - one.hair.points_head_m).max() > 0.01
     labels = compute_clip_labels(one, cfg.labels.heatmap_size, cfg.labels.heatmap_sigma_px)
     scene = BlenderScene(load_blender(cfg), log_path=tmp_path / "blender.log")
     scene.load(one)
-    scene.set_frame(0, one.T_world_from_device[0])
+    scene.set_frame(1, one.T_world_from_device[1])
     views = one.rig.views
     objects = {v: tmp_path / "objects" / f"{v}.png" for v in views}
     scene.render_views({v: tmp_path / "rgb" / f"{v}.png" for v in views}, passes={"objects": objects})
@@ -194,28 +197,36 @@ def test_rear_views_of_long_hair_show_the_hair_the_labels_report(spec, tmp_path)
         if view.startswith("back"):
             assert (codes[view] == OCC_HAIR).mean() > 0.05, f"{view}: long hair should fill part of a rear view"
         for j in range(labels.visibility.shape[2]):
-            u, w = np.rint(labels.joints2d[0, v, j]).astype(int)
+            u, w = np.rint(labels.joints2d[1, v, j]).astype(int)
             if not (0 <= u < RES and 0 <= w < RES):
                 continue
-            if labels.visibility[0, v, j] == VIS_OCCLUDED and labels.occluder[0, v, j] == OCC_HAIR:
+            if labels.visibility[1, v, j] == VIS_OCCLUDED and labels.occluder[1, v, j] == OCC_HAIR:
                 hair_hits.append(codes[view][w, u] == OCC_HAIR)
-            elif labels.visibility[0, v, j] == VIS_VISIBLE:
+            elif labels.visibility[1, v, j] == VIS_VISIBLE:
                 body_hits.append(codes[view][w, u] == OCC_BODY)
-    rear_hair = labels.occluder[0, [i for i, v in enumerate(views) if v.startswith("back")]] == OCC_HAIR
+    rear_hair = labels.occluder[1, [i for i, v in enumerate(views) if v.startswith("back")]] == OCC_HAIR
     assert rear_hair.any(), "no joint hidden by hair in the rear views"
     assert len(hair_hits) >= 4 and np.mean(hair_hits) >= MIN_AGREEMENT, hair_hits
     assert len(body_hits) >= 8 and np.mean(body_hits) >= MIN_AGREEMENT, body_hits
 
 
-def test_the_rigid_bvh_path_equals_moving_the_prisms_every_frame(spec):
-    """The label ray caster visits the hair's own BVH in the head frame; the same prisms moved into the world every
-    frame (the garment path, class 2) give the same visibility and the same occluders."""
+@pytest.mark.parametrize("moves", [False, True])
+def test_the_rigid_bvh_path_equals_moving_the_prisms_every_frame(spec, moves):
+    """The label ray caster visits the hair's own BVH in the head frame (refitted per frame where the hair moves in
+    it); the same prisms moved into the world every frame (the garment path, class 2) give the same visibility and
+    the same occluders."""
     from synth.geometry.transforms import apply_T
     from synth.labels.compute import compute_labels
 
-    verts, faces = spec.hair.label_mesh()
+    if not moves:
+        spec = dataclasses.replace(spec, hair=dataclasses.replace(spec.hair, motion=None))
+    assert spec.hair.moves == moves
+    faces = spec.hair.label_faces()
     T = spec.posed.T_world_from_head
-    moving = apply_T(T[:, None], verts.astype(np.float64)[None])  # (F, Vr, 3) world m
+    moving = np.stack([apply_T(T[f], spec.hair.label_vertices(f).astype(np.float64))
+                       for f in range(spec.num_frames)])  # (F, Vr, 3) world m
+    if moves:
+        assert np.abs(moving[-1] - apply_T(T[-1], spec.hair.label_vertices().astype(np.float64))).max() > 0.01
     common = dict(posed_vertices_world=spec.posed.vertices, body_faces=spec.posed.faces,
                   joints3d_world=spec.posed.joints_ego16, T_world_from_device=spec.T_world_from_device,
                   T_device_from_camera=spec.rig.T_device_from_camera, lenses=spec.rig.lenses,

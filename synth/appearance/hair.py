@@ -6,7 +6,9 @@ hits a triangular prism around every strand segment (`Hair.label_mesh`, occluder
 
 Frame: the head frame of synth.bodies.base.PosedBody (origin at the EGO16 head joint; x = wearer's right, y =
 backward, z = down with the head upright). The head is rigid, so hair grown there follows T_world_from_head (F, 4, 4).
-The hair is grown once per clip with the head upright (gravity = +z) and stays rigid with the head: no dynamics.
+The hair is grown once per clip with the head upright (gravity = +z): that is its rest shape. Long hair then moves
+through the clip (synth/appearance/hair_dynamics.py: `Hair.motion`, `Hair.points_at(frame)`); short hair and buns
+stay rigid with the head.
 
 Growth, per strand (vectorised over strands): a root sampled uniformly by area on the scalp triangles, a first
 direction that sweeps back and away from a centre parting, bent towards gravity at every step; every point is kept
@@ -123,35 +125,56 @@ class Hair:
     """Grown strands in the head frame.
 
     style: the HairStyle they were grown from. points_head_m: (S, P, 3) float32 strand points, head frame, m
-    (root first). radius_m: (S, P) float32 strand radius at each point, m.
+    (root first): the rest shape. radius_m: (S, P) float32 strand radius at each point, m. motion: how the strands
+    move through the clip (synth.appearance.hair_dynamics.HairMotion), or None: rigid with the head.
     """
 
     style: HairStyle
     points_head_m: np.ndarray
     radius_m: np.ndarray
+    motion: Any = None
 
     @property
     def num_strands(self) -> int:
         return int(self.points_head_m.shape[0])
 
-    def label_mesh(self) -> tuple[np.ndarray, np.ndarray]:
-        """The label ray caster's proxy: a triangular prism around every segment, circumradius
-        PRISM_CIRCUMRADIUS_PER_RADIUS x the strand radius. Returns (vertices (S * P * 3, 3) float32 head frame m,
-        faces (S * (P - 1) * 6, 3) int32)."""
-        pts = self.points_head_m.astype(np.float64)
-        num_strands, num_points = pts.shape[:2]
+    @property
+    def moves(self) -> bool:
+        """Whether the strands change shape in the head frame during the clip."""
+        return self.motion is not None
+
+    def points_at(self, frame: int | None = None) -> np.ndarray:
+        """(S, P, 3) float32 strand points at `frame`, head frame, m (None or a rigid hair: the rest shape)."""
+        if frame is None or self.motion is None:
+            return self.points_head_m
+        return self.motion.strand_points(self.points_head_m, frame)
+
+    def label_mesh(self, frame: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The label ray caster's proxy at `frame` (None: the rest shape): a triangular prism around every segment,
+        circumradius PRISM_CIRCUMRADIUS_PER_RADIUS x the strand radius. Returns (vertices (S * P * 3, 3) float32
+        head frame m, faces (S * (P - 1) * 6, 3) int32)."""
+        return self.label_vertices(frame), self.label_faces()
+
+    def label_vertices(self, frame: int | None = None) -> np.ndarray:
+        """(S * P * 3, 3) float32 the prisms' vertices at `frame` (None: the rest shape), head frame, m."""
+        pts = self.points_at(frame).astype(np.float64)
         u, v = _normal_frames(pts)  # (S, P, 3) each
         angles = 2.0 * np.pi * np.arange(3) / 3.0
         ring = np.cos(angles)[:, None] * u[:, :, None] + np.sin(angles)[:, None] * v[:, :, None]  # (S, P, 3, 3)
         radius = PRISM_CIRCUMRADIUS_PER_RADIUS * self.radius_m.astype(np.float64)
         verts = pts[:, :, None] + radius[:, :, None, None] * ring
+        return verts.reshape(-1, 3).astype(np.float32)
+
+    def label_faces(self) -> np.ndarray:
+        """(S * (P - 1) * 6, 3) int32 the prisms' triangles, indices into label_vertices."""
+        num_strands, num_points = self.points_head_m.shape[:2]
         k, i = np.meshgrid(np.arange(num_points - 1), np.arange(3), indexing="ij")
         a = k * 3 + i
         b = k * 3 + (i + 1) % 3
         quads = np.stack([np.stack([a, b, b + 3], -1), np.stack([a, b + 3, a + 3], -1)], axis=-2).reshape(-1, 3)
         per_strand = num_points * 3
         faces = quads[None] + (np.arange(num_strands) * per_strand)[:, None, None]
-        return verts.reshape(-1, 3).astype(np.float32), faces.reshape(-1, 3).astype(np.int32)
+        return faces.reshape(-1, 3).astype(np.int32)
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -285,6 +308,12 @@ def _falling(roots, normals, lengths, num_points, layer, collider) -> np.ndarray
     return pts
 
 
+def gathered_points(num_points: int) -> int:
+    """Points of a gathered strand (ponytail, bun) over the scalp before its gathering point: the strand's point
+    with this index lies at the gathering point (the hair tie)."""
+    return max(2, num_points // 3)
+
+
 def _gathered(rng, style, roots, normals, centre, scalp_vertices, lengths, num_points, layer, collider):
     """Ponytail or bun: strands run over the scalp to a gathering point on the back of the head, then hang in a
     bundle (ponytail) or wrap a sphere (bun). (S, P, 3)."""
@@ -295,7 +324,7 @@ def _gathered(rng, style, roots, normals, centre, scalp_vertices, lengths, num_p
     gather = candidates[np.argmax(candidates[:, 1])].copy()
     back = _normalize(gather - centre)
     gather = gather + back * (style.volume_m + 0.005)
-    num_over = max(2, num_points // 3)
+    num_over = gathered_points(num_points)
     num_tail = num_points - num_over
     # Over the scalp: straight to the gathering point, pushed out onto the hair layer.
     t = np.linspace(0.0, 1.0, num_over + 1)[1:]

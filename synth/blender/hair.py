@@ -1,7 +1,7 @@
 """Strand hair as a Blender Curves object: the grown strands of synth.appearance.hair (head frame) with their
 radii, shaded by the Principled Hair BSDF (melanin parametrisation), object pass index OCC_HAIR. The object's
-matrix_world is the head pose of the frame (`set_hair_pose`), so the strands follow the rigid head exactly as the
-labels' prisms do."""
+matrix_world is the head pose of the frame (`set_hair_pose`) and, for hair that moves, its points are the frame's
+(`set_hair_points`, Hair.points_at), so the strands are exactly where the labels' prisms are."""
 
 from __future__ import annotations
 
@@ -60,6 +60,12 @@ def remove_hair_object(obj: "bpy.types.Object") -> None:
     for m in mats:
         if m.users == 0:
             bpy.data.materials.remove(m)
+
+
+def set_hair_points(obj: "bpy.types.Object", points_head_m: np.ndarray) -> None:
+    """Move the strands within the head frame: points_head_m (S, P, 3) float, m (Hair.points_at of the frame)."""
+    obj.data.position_data.foreach_set("vector", np.ascontiguousarray(points_head_m, np.float32).ravel())
+    obj.data.update_tag()
 
 
 def set_hair_pose(obj: "bpy.types.Object", T_world_from_head: np.ndarray) -> None:

@@ -94,6 +94,7 @@ class BlenderScene:
         self._body_vertices: np.ndarray | None = None
         self._garments: list[tuple[bpy.types.Object, np.ndarray]] = []
         self._hair_obj: bpy.types.Object | None = None
+        self._hair: "Hair | None" = None
         self._T_world_from_head: np.ndarray | None = None
         self._occluders: list[bpy.types.Object] = []
         self._rig = None
@@ -214,6 +215,7 @@ class BlenderScene:
             HAIR.remove_hair_object(self._hair_obj)
             self._hair_obj = None
         self._T_world_from_head = np.asarray(T_world_from_head, dtype=np.float64)
+        self._hair = hair
         if hair is not None:
             self._hair_obj = HAIR.build_hair_object(hair, self.scene.collection)
 
@@ -350,11 +352,18 @@ class BlenderScene:
                 ME.set_positions(obj.data, verts[f])
             if self._hair_obj is not None:
                 HAIR.set_hair_pose(self._hair_obj, self._T_world_from_head[f])
+            self._set_hair_shape(f)
             for view, obj in self._cams.items():
                 C.set_camera_pose(obj, T @ self._T_device_from_camera[view])
         self.scene.cycles.seed = (self._seed * 1_000_003 + int(f)) % (2**31)
         self._frame = int(f)
         self.timings["set_frame_s"] = time.perf_counter() - t0
+
+    def _set_hair_shape(self, f: int) -> None:
+        """Hair that moves takes frame f's shape in the head frame (with motion blur that shape is carried through
+        the shutter by the head's motion; its change of shape between frames is not blurred)."""
+        if self._hair_obj is not None and self._hair.moves:
+            HAIR.set_hair_points(self._hair_obj, self._hair.points_at(f))
 
     def _set_frame_in_motion(self, f: int, T_world_from_device: np.ndarray) -> None:
         """set_frame of a clip with motion blur: every moving thing gets frame f and its neighbours."""
@@ -368,6 +377,7 @@ class BlenderScene:
             MO.set_mesh_motion(obj, *neighbours(verts, f))
         if self._hair_obj is not None:
             MO.set_object_motion(self._hair_obj, neighbour_poses(self._T_world_from_head, f))
+        self._set_hair_shape(f)
         devices = neighbour_poses(clip, f)
         for view, obj in self._cams.items():
             MO.set_object_motion(obj, opencv_camera_to_blender(devices @ self._T_device_from_camera[view]))

@@ -77,7 +77,7 @@ def clip_meta(spec: ClipSpec, seed: int, asset_records: list[dict[str, Any]]) ->
                    "fps": motion.fps},
         "appearance": spec.appearance.to_json(),
         "environment": spec.environment.to_json(),
-        "hair": None if spec.hair is None else spec.hair.style.to_json(),
+        "hair": None if spec.hair is None else {**spec.hair.style.to_json(), "moves": spec.hair.moves},
         "camera_effects": None if spec.camera_effects is None else spec.camera_effects.to_json(),
         "frames": spec.posed.num_frames,
         "fps": spec.posed.fps,

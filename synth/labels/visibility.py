@@ -36,14 +36,16 @@ cap and seen through its full flesh is marked occluded by its own body (the imag
 the joint's neighbourhood). The end effectors of the visibility table (t_j < 4 cm) are never affected.
 
 Performance: one BVH per clip over the body + garment triangles (built once, refitted per frame), one static BVH
-over the scene meshes, one BVH over the rigid meshes (the hair's prisms) built once in their own frame, which each
-ray visits moved into that frame (a rigid motion keeps ray distances); one kernel launch per frame computes the
+over the scene meshes, one BVH over the rigid meshes (the hair's prisms) built in their own frame (refitted per
+frame where the hair moves in it), which each ray visits moved into that frame (a rigid motion keeps ray
+distances); one kernel launch per frame computes the
 nearest-vertex distances and casts all V x J rays.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, NamedTuple
 
 import numpy as np
 import warp as wp
@@ -113,6 +115,20 @@ def _mesh_parts(item, what: str) -> tuple[np.ndarray, np.ndarray, int | None]:
     raise ValueError(f"{what} must be (vertices, faces), (vertices, faces, occluder_class) or have .vertices/.faces")
 
 
+class _RigidMesh(NamedTuple):
+    """One entry of OccluderScene.rigid_meshes, checked: vertices at frame 0 (Vr, 3) float64 own frame m, faces,
+    T_world_from_local (F, 4, 4) float64, occluder class, and the vertices' function of the frame (None: rigid)."""
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    T: np.ndarray
+    cls: int
+    at: Callable[[int], np.ndarray] | None
+
+    def at_frame(self, frame: int) -> np.ndarray:
+        return self.vertices if self.at is None else np.asarray(self.at(frame), dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class OccluderScene:
     """The surfaces a camera->joint ray can hit during a clip, in the world frame (metres).
@@ -124,8 +140,10 @@ class OccluderScene:
     scene_meshes: static occluders: each (vertices (Vs, 3) float world m, faces (Ts, 3) int[, occluder class]);
         the class defaults to OCC_SCENE.
     body_part_of_face: (Tb,) int BODY_PARTS index per body triangle, or None (no own-segment clause).
-    rigid_meshes: occluders moving rigidly, e.g. hair with the head: each (vertices (Vr, 3) float in their own
-        frame m, faces (Tr, 3) int, T_world_from_local (F, 4, 4) float, occluder class).
+    rigid_meshes: occluders carried by a moving frame, e.g. hair with the head: each (vertices, faces (Tr, 3) int,
+        T_world_from_local (F, 4, 4) float, occluder class). vertices: (Vr, 3) float in their own frame m (rigid),
+        or a function of the frame index returning them (a mesh that also changes shape in its frame, e.g.
+        moving hair: synth.appearance.hair.Hair.label_vertices).
     """
 
     body_vertices_world_m: np.ndarray
@@ -157,13 +175,14 @@ class OccluderScene:
             scene.append((verts, faces, OCC_SCENE if cls is None else cls))
         rigid = []
         for i, (verts, faces, T, cls) in enumerate(self.rigid_meshes):
-            verts, T = np.asarray(verts, dtype=np.float64), np.asarray(T, dtype=np.float64)
+            at = verts if callable(verts) else None
+            verts, T = np.asarray(verts(0) if at else verts, dtype=np.float64), np.asarray(T, dtype=np.float64)
             if verts.ndim != 2 or verts.shape[-1] != 3:
                 raise ValueError(f"rigid mesh {i} vertices must be (Vr, 3), got {verts.shape}")
             if T.shape != (body.shape[0], 4, 4):
                 raise ValueError(f"rigid mesh {i} T_world_from_local must be (F={body.shape[0]}, 4, 4), got {T.shape}")
             _check_faces(f"rigid mesh {i} faces", faces, verts.shape[0])
-            rigid.append((verts, np.asarray(faces), T, int(cls)))
+            rigid.append(_RigidMesh(verts, np.asarray(faces), T, int(cls), at))
         object.__setattr__(self, "garments", garments)
         object.__setattr__(self, "scene_meshes", tuple(scene))
         object.__setattr__(self, "rigid_meshes", tuple(rigid))
@@ -196,7 +215,7 @@ class OccluderScene:
             classes.append(np.full(len(g_faces), OCC_GARMENT, dtype=np.int32))
             part_bits.append(np.zeros(len(g_faces), dtype=np.int32))
             offset += np.shape(verts)[1]
-        for verts, r_faces, _, cls in self._rigid_moving:
+        for verts, r_faces, _, cls, _ in self._rigid_moving:
             faces.append(np.asarray(r_faces, dtype=np.int64) + offset)
             classes.append(np.full(len(r_faces), cls, dtype=np.int32))
             part_bits.append(np.zeros(len(r_faces), dtype=np.int32))
@@ -207,7 +226,7 @@ class OccluderScene:
         """Body, garment then rigid-mesh vertices of one frame: (Vb + sum Vg + sum Vr, 3) float32 world m (written
         into `out` if given)."""
         parts = [self.body_vertices_world_m[frame]] + [verts[frame] for verts, _ in self.garments]
-        parts += [verts @ T[frame, :3, :3].T + T[frame, :3, 3] for verts, _, T, _ in self._rigid_moving]
+        parts += [m.at_frame(frame) @ m.T[frame, :3, :3].T + m.T[frame, :3, 3] for m in self._rigid_moving]
         if out is None:
             return np.concatenate(parts).astype(np.float32)
         start = 0
@@ -222,13 +241,22 @@ class OccluderScene:
         if not self._rigid_shared:
             return None
         verts, faces, classes, offset = [], [], [], 0
-        for v, f, _, cls in self._rigid_shared:
+        for v, f, _, cls, _ in self._rigid_shared:
             verts.append(np.asarray(v, dtype=np.float32))
             faces.append(np.asarray(f, dtype=np.int64) + offset)
             classes.append(np.full(len(f), cls, dtype=np.int32))
             offset += len(v)
         return (np.concatenate(verts), np.concatenate(faces).astype(np.int32), np.concatenate(classes),
                 self._rigid_shared[0][2])
+
+    @property
+    def rigid_mesh_deforms(self) -> bool:
+        """Whether a mesh of rigid_mesh() changes shape in its own frame (its BVH is refitted every frame)."""
+        return any(m.at is not None for m in self._rigid_shared)
+
+    def rigid_vertices(self, frame: int) -> np.ndarray:
+        """The vertices of rigid_mesh() at `frame`: (Vr, 3) float32, their own frame, m."""
+        return np.concatenate([m.at_frame(frame) for m in self._rigid_shared]).astype(np.float32)
 
     def static_mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Scene meshes merged: ((Vs, 3) float32, (Ts, 3) int32, (Ts,) int32 class), or None without scene meshes."""
@@ -414,6 +442,9 @@ def compute_visibility(
         if f > 0:
             dynamic_mesh.points.assign(scene.dynamic_vertices(f, out=buffer))
             dynamic_mesh.refit()
+            if rigid is not None and scene.rigid_mesh_deforms:
+                rigid_mesh.points.assign(scene.rigid_vertices(f))
+                rigid_mesh.refit()
         wp.launch(
             _visibility_kernel,
             dim=num_joints,

@@ -181,7 +181,13 @@ class ClipSampler:
         style = sample_hair_style(rng, cfg)
         if style is None:
             return None
-        return grow_on_body(style, posed, camera_centres_head(mount, self.rig))
+        cams = camera_centres_head(mount, self.rig)
+        hair = grow_on_body(style, posed, cams)
+        if not cfg.dynamics:
+            return hair
+        from synth.appearance.hair_dynamics import animate_on_body
+
+        return animate_on_body(hair, posed, cams)
 
     def sample(self, index: int) -> tuple[ClipSpec, dict[str, float]]:
         """Sample and pose clip `index` (deterministic in (seed, index)); returns (spec, seconds per stage)."""

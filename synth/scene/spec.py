@@ -117,7 +117,8 @@ class ClipSpec:
     T_world_from_device: (F, 4, 4) float64, the rig's device frame in the world per frame, m.
     garments: loose garments, posed (vertices world m per frame). asset_files: licensed files the clip used.
     camera_effects: what the cameras do to the light (None: images as Cycles renders them). hair: strands grown in
-    the head frame (None: no strands), rigid with the head (posed.T_world_from_head).
+    the head frame (None: no strands), carried by the head (posed.T_world_from_head) and, where hair.motion is set,
+    moving in it.
     """
 
     index: int
@@ -146,16 +147,17 @@ class ClipSpec:
         return int(self.posed.num_frames)
 
     def rigid_occluders(self) -> tuple:
-        """Occluders moving rigidly, as the labels take them: the hair's prisms with the head, ((vertices (Vr, 3)
-        head frame m, faces (Tr, 3), T_world_from_head (F, 4, 4), OCC_HAIR),) or ()."""
+        """Occluders carried by the head, as the labels take them: the hair's prisms, ((vertices, faces (Tr, 3),
+        T_world_from_head (F, 4, 4), OCC_HAIR),) or (). vertices: (Vr, 3) head frame m, or for moving hair
+        Hair.label_vertices (frame -> (Vr, 3))."""
         if self.hair is None:
             return ()
-        verts, faces = self.hair.label_mesh()
-        return ((verts, faces, self.posed.T_world_from_head, OCC_HAIR),)
+        verts = self.hair.label_vertices if self.hair.moves else self.hair.label_vertices()
+        return ((verts, self.hair.label_faces(), self.posed.T_world_from_head, OCC_HAIR),)
 
     def worn_with(self, rig: "Rig") -> "ClipSpec":
         """The same clip worn with another rig: the rig, its head mount and the device trajectory change, and the
-        hair is regrown (same style and seed) to keep clear of the new cameras."""
+        hair is regrown (same style and seed) to keep clear of the new cameras, and moved again if it moved."""
         from synth.geometry.rig import fit_head_mount
 
         mount = fit_head_mount(self.posed.head_vertices_head_m, rig, clip=self.clip_id)
@@ -163,7 +165,13 @@ class ClipSpec:
         if hair is not None:
             from synth.appearance.hair import grow_on_body
 
-            hair = grow_on_body(hair.style, self.posed, camera_centres_head(mount, rig))
+            cams = camera_centres_head(mount, rig)
+            moves = hair.moves
+            hair = grow_on_body(hair.style, self.posed, cams)
+            if moves:
+                from synth.appearance.hair_dynamics import animate_on_body
+
+                hair = animate_on_body(hair, self.posed, cams)
         return replace(self, rig=rig, mount=mount, hair=hair,
                        T_world_from_device=self.posed.T_world_from_head @ mount.T_head_from_device)
 

@@ -1,0 +1,147 @@
+"""Moving hair (synth/appearance/hair_dynamics.py) on a real Anny scalp: a still upright head keeps a short cut's
+style, a bowed head lets long hair hang along gravity, a head that starts moving leaves the tips behind; guides keep
+their length and stay outside the body and clear of the cameras; strands keep their roots and their segment lengths;
+the motion is seeded; buns and buzz cuts stay rigid; the config switch and clip.json. (The labels' per-frame hair
+BVH and a real render of moving hair are checked in tests/test_hair.py.)"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synth.appearance.hair import CAMERA_KEEP_OUT_M, HAIR_STYLES, MIN_LAYER_M, NO_HAIR, HairStyle, grow_on_body
+from synth.appearance.hair_dynamics import animate_on_body, simulate_hair
+from synth.config import load_config
+from synth.geometry.transforms import apply_T, invert_T, make_T
+from tests.test_hair import _signed_depth
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT = REPO / "render_configs" / "default.yaml"
+FPS = 10.0
+#: Head frame (x right, y back, z down) upright in the world (z up).
+R_UPRIGHT = np.diag([1.0, -1.0, -1.0])
+
+
+def _only(style: str, dynamics: bool = True) -> dict:
+    return {"styles": {s: float(s == style) for s in (NO_HAIR, *HAIR_STYLES)}, "dynamics": dynamics}
+
+
+@pytest.fixture(scope="module")
+def walk():
+    """A sampled walking clip with moving long hair."""
+    os.environ.setdefault("EGORIG_CACHE_DIR", str(REPO / ".cache" / "egorig"))
+    from synth.scene.sampler import ClipSampler
+
+    cfg = load_config(DEFAULT, overrides={"clips": {"frames": 8}, "motion": {"families": ["walk"], "weights": None},
+                                          "appearance": {"hair": _only("long")}})
+    return ClipSampler(cfg, REPO / "render_configs").sample(0)[0]
+
+
+def _style(name: str, length: float) -> HairStyle:
+    return HairStyle(style=name, length_m=length, num_strands=400, root_radius_m=0.0004, tip_radius_m=0.00016,
+                     volume_m=0.01, clumps=16, clumping=0.3, curl_radius_m=0.0, curl_period_m=0.04, frizz_m=0.001,
+                     melanin=0.5, melanin_redness=0.2, roughness=0.3, seed=3)
+
+
+def _still(walk, R: np.ndarray, frames: int = 4, shift_x_m=None):
+    """The walk's first-frame body and head held still (optionally translated along world x per frame) with the
+    head turned to R_world_from_head: (T_world_from_head (F, 4, 4), body (F, V, 3) world m)."""
+    body_head = apply_T(invert_T(walk.posed.T_world_from_head[0]), walk.posed.vertices[0].astype(np.float64))
+    shift = np.zeros(frames) if shift_x_m is None else np.asarray(shift_x_m, dtype=np.float64)
+    T = np.stack([make_T(R, [s, 0.0, 1.6]) for s in shift])
+    body = np.stack([apply_T(T[f], body_head) for f in range(frames)]).astype(np.float32)
+    return T, body
+
+
+def _tip_cos_to_gravity(points_head: np.ndarray, R: np.ndarray) -> float:
+    """Median cosine between root->tip (head frame) and world gravity seen in the head frame."""
+    d = points_head[:, -1] - points_head[:, 0]
+    d = d / np.linalg.norm(d, axis=-1, keepdims=True)
+    return float(np.median(d @ (R.T @ np.array([0.0, 0.0, -1.0]))))
+
+
+def test_a_short_cut_keeps_its_style_and_long_hair_hangs_when_the_head_bows(walk):
+    bowed = R_UPRIGHT @ np.array([[1.0, 0.0, 0.0], [0.0, np.cos(1.0), -np.sin(1.0)], [0.0, np.sin(1.0), np.cos(1.0)]])
+    short = grow_on_body(_style("short", 0.06), walk.posed, np.zeros((0, 3)))
+    T, body = _still(walk, R_UPRIGHT)
+    moved = simulate_hair(short, T, body, walk.posed.faces, FPS)
+    assert moved.moves
+    assert np.abs(moved.points_at(3) - short.points_head_m).max() < 0.006  # a short cut barely settles
+    long = grow_on_body(_style("long", 0.4), walk.posed, np.zeros((0, 3)))
+    T, body = _still(walk, bowed)
+    hanging = simulate_hair(long, T, body, walk.posed.faces, FPS).points_at(3)
+    rigid = _tip_cos_to_gravity(long.points_head_m, bowed)
+    assert _tip_cos_to_gravity(hanging, bowed) > max(0.93, rigid + 0.1), (rigid, _tip_cos_to_gravity(hanging, bowed))
+    assert np.array_equal(hanging[:, 0], long.points_head_m[:, 0])  # the roots stay on the scalp
+
+
+def test_tips_lag_behind_a_head_that_starts_moving(walk):
+    """A still head that starts moving at 1 m/s along world x leaves the tips behind (inertia): in the head frame
+    the tips move towards -x on the first moving frame; with the head still they stay put."""
+    long = grow_on_body(_style("long", 0.4), walk.posed, np.zeros((0, 3)))
+    shift = np.array([0.0, 0.0, 0.1, 0.2])
+    T, body = _still(walk, R_UPRIGHT, shift_x_m=shift)
+    moving = simulate_hair(long, T, body, walk.posed.faces, FPS)
+    T0, body0 = _still(walk, R_UPRIGHT)
+    still = simulate_hair(long, T0, body0, walk.posed.faces, FPS)
+    lag = moving.points_at(2)[:, -1, 0] - still.points_at(2)[:, -1, 0]  # head x = world x here
+    assert np.median(lag) < -0.01, np.median(lag)
+    assert np.array_equal(moving.points_at(1), still.points_at(1))  # before the move nothing differs
+
+
+def test_guides_keep_their_length_and_stay_outside_the_body_and_strands_keep_their_shape(walk):
+    from synth.scene.spec import camera_centres_head
+
+    hair, motion = walk.hair, walk.hair.motion
+    assert hair.moves and motion.num_frames == walk.num_frames
+    rest = hair.points_head_m.astype(np.float64)
+    rest_seg = np.linalg.norm(np.diff(rest, axis=1), axis=-1)
+    cams = camera_centres_head(walk.mount, walk.rig)
+    faces = walk.posed.faces.astype(np.int64)
+    T = walk.posed.T_world_from_head
+    for f in range(walk.num_frames):
+        guides = motion.guide_points_head_m[f].astype(np.float64)
+        seg = np.linalg.norm(np.diff(guides, axis=1), axis=-1)
+        stretch = np.abs(seg / rest_seg[motion.guides] - 1.0)  # the push out of the body comes after the lengths
+        assert np.median(stretch) < 0.001 and np.quantile(stretch, 0.99) < 0.03, np.quantile(stretch, [0.99, 1.0])
+        body_head = apply_T(invert_T(T[f]), walk.posed.vertices[f].astype(np.float64))
+        depth = _signed_depth(guides[:, 1:].reshape(-1, 3), body_head, faces)
+        assert np.quantile(depth, 0.01) > 0.0 and depth.min() > -0.005
+        gaps = np.linalg.norm(guides.reshape(-1, 1, 3) - cams[None], axis=-1)
+        assert gaps.min() > CAMERA_KEEP_OUT_M - MIN_LAYER_M
+        strands = hair.points_at(f).astype(np.float64)
+        assert np.array_equal(strands[:, 0], rest[:, 0])
+        ratio = np.linalg.norm(np.diff(strands, axis=1), axis=-1) / rest_seg
+        assert np.mean((ratio > 0.67) & (ratio < 1.5)) > 0.95
+    # The walk moves the hair: the last frame is not the rest shape.
+    assert np.abs(hair.points_at(walk.num_frames - 1) - hair.points_head_m).max() > 0.02
+
+
+def test_the_motion_is_seeded_and_buns_and_buzz_cuts_stay_rigid(walk):
+    from synth.scene.spec import camera_centres_head
+
+    cams = camera_centres_head(walk.mount, walk.rig)
+    still = dataclasses.replace(walk.hair, motion=None)
+    again = animate_on_body(still, walk.posed, cams)
+    assert np.array_equal(again.motion.guide_points_head_m, walk.hair.motion.guide_points_head_m)
+    for name, length in (("bun", 0.2), ("buzz", 0.01)):
+        hair = grow_on_body(_style(name, length), walk.posed, cams)
+        assert not animate_on_body(hair, walk.posed, cams).moves
+
+
+def test_the_config_switch_and_clip_json(walk):
+    from synth.dataset.meta import clip_meta
+    from synth.scene.sampler import ClipSampler
+
+    assert walk.hair.moves
+    cfg = load_config(DEFAULT, overrides={"clips": {"frames": 2}, "motion": {"families": ["walk"], "weights": None},
+                                          "appearance": {"hair": _only("long", dynamics=False)}})
+    rigid = ClipSampler(cfg, REPO / "render_configs").sample(0)[0]
+    assert rigid.hair is not None and not rigid.hair.moves
+    assert np.array_equal(rigid.hair.points_at(1), rigid.hair.points_head_m)
+    assert clip_meta(walk, 0, [])["hair"]["moves"] is True and clip_meta(rigid, 0, [])["hair"]["moves"] is False
+    assert load_config(DEFAULT).appearance.hair.dynamics is True
