@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from synth.render_settings import PRESETS, RenderSettings
@@ -48,6 +49,27 @@ def test_choose_presets_breaks_time_ties_by_quality():
     assert got == {"default": "c", "draft": "b", "final": "d"}
     assert choose_presets({"a": cand(1.0, 40.0, False)}, 42.0, ["a"]) == {"default": None, "draft": None,
                                                                              "final": "a"}
+
+
+def test_the_noise_corrected_psnr_recovers_the_error_against_the_noise_free_image():
+    """A reference averaged from two noisy halves, its own noise estimated as bench/quality.py does (PSNR between
+    the halves + 10 log10 4): the corrected PSNR of a candidate measured against it matches the candidate's PSNR
+    against the noise-free image, where the measured one is dB lower."""
+    sys.path.insert(0, str(REPO))
+    from bench.quality import noise_corrected_psnr_db, psnr_from_mse
+
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0.2, 0.8, (400, 400, 3))
+    halves = [truth + rng.normal(0.0, 0.012, truth.shape) for _ in range(2)]
+    reference = (halves[0] + halves[1]) / 2
+    own_noise_db = psnr_from_mse(float(np.mean((halves[0] - halves[1]) ** 2))) + 10 * np.log10(4.0)
+    for sigma in (0.006, 0.012, 0.03):
+        candidate = truth + rng.normal(0.0, sigma, truth.shape)
+        measured = psnr_from_mse(float(np.mean((candidate - reference) ** 2)))
+        true = psnr_from_mse(float(np.mean((candidate - truth) ** 2)))
+        corrected = noise_corrected_psnr_db(measured, own_noise_db)
+        assert abs(corrected - true) < 0.1 and true - measured > 0.2, (sigma, measured, corrected, true)
+    assert noise_corrected_psnr_db(45.0, 44.0) is None  # the reference is noisier than the candidate's error
 
 
 @pytest.mark.blender
