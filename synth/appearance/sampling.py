@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -113,13 +114,24 @@ NAIL_MIX = (0.4, 0.7)
 NAIL_ROUGHNESS = (0.2, 0.4)
 
 
-def sample_skin_detail(rng: np.random.Generator, skin_rgb: RGB) -> SkinDetail:
-    """Flush, eyelid shade and nails for a skin albedo (linear RGB), drawn uniformly from the ranges above."""
+#: Subsurface scattering of the skin: gain on the body model's subsurface map and scale (red mean free path), m.
+SUBSURFACE_GAIN = (1.5, 3.0)
+SUBSURFACE_SCALE_M = (0.002, 0.006)
+
+
+def sample_skin_detail(rng: np.random.Generator, skin_rgb: RGB, subsurface_probability: float = 0.0) -> SkinDetail:
+    """Flush, eyelid shade and nails for a skin albedo (linear RGB), drawn uniformly from the ranges above, and with
+    probability `subsurface_probability` subsurface scattering (drawn after the rest, so the rest does not depend
+    on it)."""
     mix = rng.uniform(*NAIL_MIX)
     nail = (1.0 - mix) * np.asarray(skin_rgb) + mix * srgb8_to_linear(NAIL_SRGB8)
-    return SkinDetail(flush=float(round(rng.uniform(*SKIN_FLUSH), 4)),
-                      eyelid_shade=float(round(rng.uniform(*EYELID_SHADE), 4)), nail_rgb=_rgb(nail),
-                      nail_roughness=float(round(rng.uniform(*NAIL_ROUGHNESS), 4)))
+    detail = SkinDetail(flush=float(round(rng.uniform(*SKIN_FLUSH), 4)),
+                        eyelid_shade=float(round(rng.uniform(*EYELID_SHADE), 4)), nail_rgb=_rgb(nail),
+                        nail_roughness=float(round(rng.uniform(*NAIL_ROUGHNESS), 4)))
+    if rng.random() >= subsurface_probability:
+        return detail
+    return replace(detail, subsurface=float(round(rng.uniform(*SUBSURFACE_GAIN), 4)),
+                   subsurface_scale_m=float(round(rng.uniform(*SUBSURFACE_SCALE_M), 5)))
 
 
 def sample_cloth_color(rng: np.random.Generator) -> tuple[float, float, float]:

@@ -17,7 +17,7 @@ from synth.appearance.model import (
     FLUSH_TINT_RGB, Appearance, GroundSpec, LooseGarment, garment_mask_value, part_mask_value,
 )
 from synth.blender import nodes as N
-from synth.bodies.anny_skin import MASKS_OF_PART, skin_mask_files
+from synth.bodies.anny_skin import MASKS_OF_PART, skin_mask_files, skin_subsurface_file
 from synth.constants import BODY_PARTS
 from synth.errors import AssetError
 
@@ -27,6 +27,12 @@ FIELD_ATTRS = ("arm_t", "leg_t", "torso_t")
 #: Roughness of the eyes (wet) and lips.
 EYE_ROUGHNESS = 0.15
 LIP_ROUGHNESS = 0.35
+#: Skin's subsurface radius per linear RGB channel, a factor on the Subsurface Scale (red light scatters furthest),
+#: and Cycles' subsurface method (the random walk follows thin geometry such as ears and fingers).
+SUBSURFACE_RADIUS = (1.0, 0.2, 0.1)
+SUBSURFACE_METHOD = "RANDOM_WALK"
+#: Parts with no skin of their own to scatter in.
+NO_SUBSURFACE_PARTS = ("eyes", "mouth", "scalp")
 
 
 def _layers_for_part(part: str, app: Appearance) -> list[tuple[object, str, str, float]]:
@@ -71,16 +77,18 @@ def body_part_material(part: str, app: Appearance) -> "bpy.types.Material":
         color, rough = _skin_detail(tree, part, app, color, rough)
     layers = _layers_for_part(part, app)
     folds = None  # (height socket, strength socket or value) of the top cloth layer where it covers
+    bare = 1.0  # share of the part no garment covers (socket or value)
     if layers:
         coord = N.attribute(tree, REST_POSITION_ATTR, "Vector")
         for cloth, field, op, threshold in layers:
             cloth_col = N.cloth_color(tree, cloth, coord)
             height = N.cloth_wrinkle_height(tree, cloth, coord) if cloth.wrinkles > 0 else None
             if op == "ALL":
-                color, rough = cloth_col, cloth.roughness
+                color, rough, bare = cloth_col, cloth.roughness, 0.0
                 folds = (height, cloth.wrinkles) if height is not None else None
                 continue
             mask = N.math_node(tree, op, N.attribute(tree, field), threshold)
+            bare = N.mix_float(tree, mask, bare, 0.0)
             color = N.mix_color(tree, mask, color, cloth_col)
             rough = N.mix_float(tree, mask, rough, cloth.roughness)
             if height is None and folds is not None:  # a smooth cloth over folded one
@@ -92,7 +100,26 @@ def body_part_material(part: str, app: Appearance) -> "bpy.types.Material":
     bsdf = N.principled(tree, color, rough)
     if folds is not None:
         N.bump_normal(tree, bsdf, *folds)
+    detail = app.skin_detail
+    if detail is not None and detail.subsurface > 0.0 and part not in NO_SUBSURFACE_PARTS and bare != 0.0:
+        _subsurface(tree, bsdf, detail, bare)
     return mat
+
+
+def _subsurface(tree, bsdf, detail, bare) -> None:
+    """Subsurface scattering of bare skin: weight = gain x the body model's subsurface map (clipped to 1) x the
+    bare share; unchanged when the map is not installed."""
+    path = skin_subsurface_file()
+    if path is None:
+        return
+    weight = N.math_node(tree, "MULTIPLY", _mask(tree, "subsurface", {"subsurface": path}), detail.subsurface)
+    weight.node.use_clamp = True
+    if bare != 1.0:
+        weight = N.math_node(tree, "MULTIPLY", weight, bare)
+    N.link(tree, weight, bsdf.inputs["Subsurface Weight"])
+    bsdf.inputs["Subsurface Radius"].default_value = SUBSURFACE_RADIUS
+    bsdf.inputs["Subsurface Scale"].default_value = float(detail.subsurface_scale_m)
+    bsdf.subsurface_method = SUBSURFACE_METHOD
 
 
 def _mask(tree, name: str, files: dict):

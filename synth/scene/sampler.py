@@ -216,7 +216,8 @@ class ClipSampler:
         if self.cfg.appearance.skin_detail and self.cfg.body.backend == "anny" and appearance.body_texture is None:
             from synth.appearance.sampling import sample_skin_detail  # the masks are on Anny's UV layout
 
-            appearance = replace(appearance, skin_detail=sample_skin_detail(rng_skin, appearance.skin_rgb))
+            appearance = replace(appearance, skin_detail=sample_skin_detail(
+                rng_skin, appearance.skin_rgb, self.cfg.appearance.skin_subsurface_probability))
         simulated, cache = self._simulated_clothing(motion, motion_path, start, posed, rng_app)
         if simulated:
             appearance = replace(appearance, loose=())  # simulated clothing replaces procedural loose garments
