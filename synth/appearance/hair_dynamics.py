@@ -17,8 +17,8 @@ Per guide point, vectorised over guides, with steps of at most MAX_STEP_S:
   or tilted head lets long hair fall and hang;
 - segment lengths are kept by dynamic follow-the-leader (Mueller et al. 2012, "Fast Simulation of Inextensible
   Hair and Fur"), root to tip;
-- points are pushed MIN_LAYER_M outside the body (the nearer frame's vertices and normals) and out of the camera
-  keep-out spheres.
+- points are pushed MIN_LAYER_M outside the body (the nearer frame's vertices and normals), then over the loose
+  garments (hood, coat, ...) they lie under, and out of the camera keep-out spheres.
 The first frame's pose is held for PREROLL_S before the clip, so the hair has settled at frame 0. A bun is pinned
 as a whole and buzz-cut hair is too short to move: both stay rigid with the head (Hair.motion None).
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,8 @@ OMEGA_SUPPORT = 10.0
 #: Share of the springs' critical damping, and air drag per second, on the velocity relative to the head.
 DAMPING_RATIO = 0.7
 AIR_DRAG = 3.0
+#: A point is lifted over a garment only within this distance of one of its vertices (not past its edges), m.
+GARMENT_REACH_M = 0.03
 #: Per step, share of a point's departure from the carried rest shape replaced by its neighbours' mean (bending
 #: stiffness: the strand bends smoothly instead of kinking).
 BEND_SMOOTHING = 0.5
@@ -145,26 +148,51 @@ def _stiffness(rest: np.ndarray, pinned: int) -> np.ndarray:
     return OMEGA_ROOT / (1.0 + free / STIFF_LENGTH_M) ** 2
 
 
-class _Bodies:
-    """The body's collision surface per frame: world vertices, vertex normals and a KD-tree, built on demand."""
+class _Collider:
+    """What the hair lies on per frame: the body (world vertices, vertex normals, KD-tree) and the loose garments
+    (their vertices with normals turned away from the body), built on demand, one frame at a time."""
 
-    def __init__(self, vertices_world: np.ndarray, faces: np.ndarray):
+    def __init__(self, vertices_world: np.ndarray, faces: np.ndarray, garments: Sequence = ()):
         self.vertices = vertices_world
         self.faces = np.asarray(faces, dtype=np.int64)
-        self._cache: dict[int, tuple] = {}
+        self.garments = [(g.vertices, np.asarray(g.faces, dtype=np.int64)) if hasattr(g, "vertices")
+                         else (g[0], np.asarray(g[1], dtype=np.int64)) for g in garments]
+        self._frame: int | None = None
+
+    def _build(self, frame: int) -> None:
+        from scipy.spatial import cKDTree
+
+        v = np.asarray(self.vertices[frame], dtype=np.float64)
+        self.body = (v, _vertex_normals(v, self.faces), cKDTree(v))
+        self.cloth = None
+        if self.garments:
+            gv = [np.asarray(verts[frame], dtype=np.float64) for verts, _ in self.garments]
+            gn = np.concatenate([_vertex_normals(x, f) for x, (_, f) in zip(gv, self.garments)])
+            gv = np.concatenate(gv)
+            _, nearest = self.body[2].query(gv)
+            away = np.einsum("ij,ij->i", gv - v[nearest], gn) < 0.0
+            gn[away] *= -1.0  # a sheet's winding says nothing about which side the body is on
+            self.cloth = (gv, gn, cKDTree(gv))
+        self._frame = frame
 
     def push(self, frame: int, p: np.ndarray) -> np.ndarray:
-        """p (N, 3) world m moved out to MIN_LAYER_M outside the body of `frame`."""
-        if frame not in self._cache:
-            from scipy.spatial import cKDTree
-
-            v = np.asarray(self.vertices[frame], dtype=np.float64)
-            self._cache = {frame: (v, _vertex_normals(v, self.faces), cKDTree(v))}
-        v, n_all, tree = self._cache[frame]
+        """p (N, 3) world m moved out to MIN_LAYER_M outside the body of `frame`, then out over any garment surface
+        within GARMENT_REACH_M that it lies under."""
+        if frame != self._frame:
+            self._build(frame)
+        v, n_all, tree = self.body
         _, idx = tree.query(p)
         n = n_all[idx]
         depth = np.einsum("ij,ij->i", p - v[idx], n)
-        return p + np.maximum(MIN_LAYER_M - depth, 0.0)[:, None] * n
+        p = p + np.maximum(MIN_LAYER_M - depth, 0.0)[:, None] * n
+        if self.cloth is not None:
+            gv, gn_all, gtree = self.cloth
+            dist, idx = gtree.query(p)
+            gn = gn_all[idx]
+            depth = np.einsum("ij,ij->i", p - gv[idx], gn)
+            lift = np.where(dist < GARMENT_REACH_M, np.maximum(MIN_LAYER_M - depth, 0.0), 0.0)
+            p = p + lift[:, None] * gn
+        return p
 
 
 def _keep_out(p: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -176,12 +204,14 @@ def _keep_out(p: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
 
 def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world: np.ndarray, body_faces: np.ndarray,
-                  fps: float, camera_centres_head_m: np.ndarray = np.zeros((0, 3))) -> Hair:
+                  fps: float, camera_centres_head_m: np.ndarray = np.zeros((0, 3)), garments: Sequence = ()) -> Hair:
     """`hair` with its motion through a clip (module docstring), or `hair` unchanged for a style that does not move.
 
     T_world_from_head: (F, 4, 4) float64 head pose per frame. body_vertices_world: (F, V, 3) float world m, the
     posed body (collision surface); body_faces: (T, 3) int. fps: frames per second of the clip.
     camera_centres_head_m: (C, 3) camera centres in the head frame, m (hair keeps CAMERA_KEEP_OUT_M away).
+    garments: loose garments the hair lies over, each a synth.appearance.garments.GarmentMesh or (vertices
+    (F, Vg, 3) world m, faces (Tg, 3)).
     """
     T = np.asarray(T_world_from_head, dtype=np.float64)
     num_frames = T.shape[0]
@@ -199,7 +229,7 @@ def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world
     support = omega**2 / (omega**2 + OMEGA_SUPPORT**2)  # (G, P, 1) share of the rest gravity the style holds up
     seg_len = np.linalg.norm(np.diff(rest, axis=1), axis=-1)[..., None]  # (G, P - 1, 1)
     cams = np.asarray(camera_centres_head_m, dtype=np.float64).reshape(-1, 3)
-    bodies = _Bodies(body_vertices_world, body_faces)
+    collider = _Collider(body_vertices_world, body_faces, garments)
 
     substeps = max(1, math.ceil(1.0 / (fps * MAX_STEP_S)))
     dt = 1.0 / (fps * substeps)
@@ -234,7 +264,7 @@ def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world
             correction[:, k] = fixed - new[:, k]
             new[:, k] = fixed
         flat = new[:, pinned:].reshape(-1, 3)
-        flat = bodies.push(body_frame, flat)
+        flat = collider.push(body_frame, flat)
         if len(cams):
             flat = _keep_out(flat, carried(Ta, cams) + u1 * (carried(Tb, cams) - carried(Ta, cams)))
         new[:, pinned:] = flat.reshape(len(guides), -1, 3)
@@ -256,8 +286,11 @@ def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world
     return Hair(hair.style, hair.points_head_m, hair.radius_m, motion)
 
 
-def animate_on_body(hair: Hair | None, posed: Any, camera_centres_head_m: np.ndarray) -> Hair | None:
-    """`hair` moving with a synth.bodies.base.PosedBody through its clip (None stays None)."""
+def animate_on_body(hair: Hair | None, posed: Any, camera_centres_head_m: np.ndarray,
+                    garments: Sequence = ()) -> Hair | None:
+    """`hair` moving with a synth.bodies.base.PosedBody through its clip, over its loose `garments` (None stays
+    None)."""
     if hair is None:
         return None
-    return simulate_hair(hair, posed.T_world_from_head, posed.vertices, posed.faces, posed.fps, camera_centres_head_m)
+    return simulate_hair(hair, posed.T_world_from_head, posed.vertices, posed.faces, posed.fps, camera_centres_head_m,
+                         garments)

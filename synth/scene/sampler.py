@@ -171,7 +171,7 @@ class ClipSampler:
 
         return sample_camera_effects(rng, cfg, self.rig.views, self.cfg.output.image_format)
 
-    def _hair(self, rng: np.random.Generator, posed: Any, mount: Any) -> Any:
+    def _hair(self, rng: np.random.Generator, posed: Any, mount: Any, garments: tuple = ()) -> Any:
         cfg = self.cfg.appearance.hair
         if cfg is None:
             return None
@@ -187,7 +187,7 @@ class ClipSampler:
             return hair
         from synth.appearance.hair_dynamics import animate_on_body
 
-        return animate_on_body(hair, posed, cams)
+        return animate_on_body(hair, posed, cams, garments)
 
     def sample(self, index: int) -> tuple[ClipSpec, dict[str, float]]:
         """Sample and pose clip `index` (deterministic in (seed, index)); returns (spec, seconds per stage)."""
@@ -229,7 +229,7 @@ class ClipSampler:
             used.insert(0, self.backend.model_file(identity))
         mount = fit_head_mount(posed.head_vertices_head_m, self.rig, clip=clip_id(index))
         t0 = time.perf_counter()
-        hair = self._hair(rng_hair, posed, mount)
+        hair = self._hair(rng_hair, posed, mount, tuple(garments))
         if hair is not None:
             appearance = replace(appearance, hair_rgb=hair.style.albedo_rgb())  # the scalp under the strands
         seconds["hair"] = time.perf_counter() - t0

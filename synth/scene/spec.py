@@ -171,7 +171,7 @@ class ClipSpec:
             if moves:
                 from synth.appearance.hair_dynamics import animate_on_body
 
-                hair = animate_on_body(hair, self.posed, cams)
+                hair = animate_on_body(hair, self.posed, cams, self.garments)
         return replace(self, rig=rig, mount=mount, hair=hair,
                        T_world_from_device=self.posed.T_world_from_head @ mount.T_head_from_device)
 

@@ -14,19 +14,23 @@ from golden import EXPECTED, RUNS, collected_files, index_summary, run_synth  # 
 
 
 def main() -> None:
-    if EXPECTED.exists():
-        shutil.rmtree(EXPECTED)
+    """Every run is written to a scratch folder first; the expected folder is replaced only when all of them
+    succeeded (a failing run leaves the old goldens in place)."""
     with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / "expected"
         for name, args in RUNS:
-            out = Path(tmp) / name
+            out = Path(tmp) / "runs" / name
             run_synth(args, out)
             for rel in collected_files(out):
-                dest = EXPECTED / name / rel
+                dest = fresh / name / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(out / rel, dest)
             summary = {"files": collected_files(out), "index": index_summary(out)}
-            (EXPECTED / name / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+            (fresh / name / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
             print(f"{name}: {len(summary['files'])} files")
+        if EXPECTED.exists():
+            shutil.rmtree(EXPECTED)
+        shutil.copytree(fresh, EXPECTED)
 
 
 if __name__ == "__main__":
