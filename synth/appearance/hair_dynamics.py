@@ -18,7 +18,10 @@ Per guide point, vectorised over guides, with steps of at most MAX_STEP_S:
 - segment lengths are kept by dynamic follow-the-leader (Mueller et al. 2012, "Fast Simulation of Inextensible
   Hair and Fur"), root to tip;
 - points are pushed MIN_LAYER_M outside the body (the nearer frame's vertices and normals), then over the loose
-  garments (hood, coat, ...) they lie under, and out of the camera keep-out spheres.
+  garments (hood, coat, ...) they lie under.
+The cameras are fixed in the head frame: every strand point is pushed out of their keep-out spheres after the
+simulation (HairMotion.keep_out_head_m), so the simulation does not depend on the rig and the same clip worn with
+another rig (ClipSpec.worn_with) keeps its motion.
 The first frame's pose is held for PREROLL_S before the clip, so the hair has settled at frame 0. A bun is pinned
 as a whole and buzz-cut hair is too short to move: both stay rigid with the head (Hair.motion None).
 
@@ -28,7 +31,7 @@ Frames: world (z up, gravity -z), head frame of synth.bodies.base.PosedBody (x r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,6 +79,9 @@ class HairMotion:
     guides: (G,) int64 strand indices of the simulated guides. member: (S,) int64 index into `guides` of each
     strand's guide (the nearest by root). anchor: index of the last point held by the head (0: the root; a
     ponytail's hair tie). guide_points_head_m: (F, G, P, 3) float32 the guides' points per frame, head frame, m.
+    keep_out_head_m: (C, 3) float64 camera centres in the head frame, m: the strands' points are pushed out to
+    CAMERA_KEEP_OUT_M from each (the cameras are fixed in the head frame, so this is done per strand after the
+    simulation, which therefore does not depend on the rig: `for_cameras` re-wears the same motion).
 
     A strand swings about its own anchor as its guide does: its point k beyond the anchor is its rest offset from
     its anchor turned by the smallest rotation that takes the guide's rest chord (anchor to point k) to the current
@@ -87,10 +93,15 @@ class HairMotion:
     member: np.ndarray
     anchor: int
     guide_points_head_m: np.ndarray
+    keep_out_head_m: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
     @property
     def num_frames(self) -> int:
         return int(self.guide_points_head_m.shape[0])
+
+    def for_cameras(self, camera_centres_head_m: np.ndarray) -> "HairMotion":
+        """The same motion kept clear of other cameras (C, 3) head frame m (hair worn with another rig)."""
+        return replace(self, keep_out_head_m=np.asarray(camera_centres_head_m, dtype=np.float64).reshape(-1, 3))
 
     def strand_points(self, rest_head_m: np.ndarray, frame: int) -> np.ndarray:
         """(S, P, 3) float32 strand points at `frame`, head frame, m, from the rest strands (S, P, 3) head frame m."""
@@ -104,6 +115,9 @@ class HairMotion:
         R = R.reshape(shape + (3,))[self.member]  # (S, P - a - 1, 3, 3)
         out = rest.copy()
         out[:, a + 1 :] = rest[:, a : a + 1] + np.einsum("spij,spj->spi", R, rest[:, a + 1 :] - rest[:, a : a + 1])
+        if len(self.keep_out_head_m):
+            free = out[:, a + 1 :].reshape(-1, 3)
+            out[:, a + 1 :] = _keep_out(free, self.keep_out_head_m).reshape(len(out), -1, 3)
         return out.astype(np.float32)
 
 
@@ -265,8 +279,6 @@ def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world
             new[:, k] = fixed
         flat = new[:, pinned:].reshape(-1, 3)
         flat = collider.push(body_frame, flat)
-        if len(cams):
-            flat = _keep_out(flat, carried(Ta, cams) + u1 * (carried(Tb, cams) - carried(Ta, cams)))
         new[:, pinned:] = flat.reshape(len(guides), -1, 3)
         v = (new - x) / dt
         v[:, pinned:-1] -= FTL_DAMPING * correction[:, pinned + 1 :] / dt
@@ -282,7 +294,8 @@ def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world
         T_head_from_world = np.linalg.inv(T[f])
         guide_points[f] = carried(T_head_from_world, x)
     guide_points[:, :, :pinned] = rest[:, :pinned]
-    motion = HairMotion(guides=guides, member=member, anchor=pinned - 1, guide_points_head_m=guide_points)
+    motion = HairMotion(guides=guides, member=member, anchor=pinned - 1, guide_points_head_m=guide_points,
+                        keep_out_head_m=cams)
     return Hair(hair.style, hair.points_head_m, hair.radius_m, motion)
 
 
