@@ -58,6 +58,9 @@ DAMPING_RATIO = 0.7
 AIR_DRAG = 3.0
 #: A point is lifted over a garment only within this distance of one of its vertices (not past its edges), m.
 GARMENT_REACH_M = 0.03
+#: A point further than this from every body vertex is outside the body (hair moves a few millimetres per step and
+#: a limb that moves into it is thinner than twice this), m.
+BODY_REACH_M = 0.05
 #: Per step, share of a point's departure from the carried rest shape replaced by its neighbours' mean (bending
 #: stiffness: the strand bends smoothly instead of kinking).
 BEND_SMOOTHING = 0.5
@@ -195,17 +198,19 @@ class _Collider:
         if frame != self._frame:
             self._build(frame)
         v, n_all, tree = self.body
-        _, idx = tree.query(p)
-        n = n_all[idx]
-        depth = np.einsum("ij,ij->i", p - v[idx], n)
-        p = p + np.maximum(MIN_LAYER_M - depth, 0.0)[:, None] * n
+        dist, idx = tree.query(p, distance_upper_bound=BODY_REACH_M)  # bounded: most points are far, and quick
+        near = np.isfinite(dist)
+        n = n_all[idx[near]]
+        depth = np.einsum("ij,ij->i", p[near] - v[idx[near]], n)
+        p = p.copy()
+        p[near] += np.maximum(MIN_LAYER_M - depth, 0.0)[:, None] * n
         if self.cloth is not None:
             gv, gn_all, gtree = self.cloth
-            dist, idx = gtree.query(p)
-            gn = gn_all[idx]
-            depth = np.einsum("ij,ij->i", p - gv[idx], gn)
-            lift = np.where(dist < GARMENT_REACH_M, np.maximum(MIN_LAYER_M - depth, 0.0), 0.0)
-            p = p + lift[:, None] * gn
+            dist, idx = gtree.query(p, distance_upper_bound=GARMENT_REACH_M)
+            near = np.isfinite(dist)
+            gn = gn_all[idx[near]]
+            depth = np.einsum("ij,ij->i", p[near] - gv[idx[near]], gn)
+            p[near] += np.maximum(MIN_LAYER_M - depth, 0.0)[:, None] * gn
         return p
 
 
