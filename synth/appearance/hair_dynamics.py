@@ -20,8 +20,7 @@ Per guide point, vectorised over guides, with steps of at most MAX_STEP_S:
 - points are pushed MIN_LAYER_M outside the body (the nearer frame's vertices and normals), then over the loose
   garments (hood, coat, ...) they lie under.
 The cameras are fixed in the head frame: every strand point is pushed out of their keep-out spheres after the
-simulation (HairMotion.keep_out_head_m), so the simulation does not depend on the rig and the same clip worn with
-another rig (ClipSpec.worn_with) keeps its motion.
+simulation (HairMotion.keep_out_head_m) rather than the guides at every step.
 The first frame's pose is held for PREROLL_S before the clip, so the hair has settled at frame 0. A bun is pinned
 as a whole and buzz-cut hair is too short to move: both stay rigid with the head (Hair.motion None).
 
@@ -31,7 +30,7 @@ Frames: world (z up, gravity -z), head frame of synth.bodies.base.PosedBody (x r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,7 +83,7 @@ class HairMotion:
     ponytail's hair tie). guide_points_head_m: (F, G, P, 3) float32 the guides' points per frame, head frame, m.
     keep_out_head_m: (C, 3) float64 camera centres in the head frame, m: the strands' points are pushed out to
     CAMERA_KEEP_OUT_M from each (the cameras are fixed in the head frame, so this is done per strand after the
-    simulation, which therefore does not depend on the rig: `for_cameras` re-wears the same motion).
+    simulation).
 
     A strand swings about its own anchor as its guide does: its point k beyond the anchor is its rest offset from
     its anchor turned by the smallest rotation that takes the guide's rest chord (anchor to point k) to the current
@@ -101,10 +100,6 @@ class HairMotion:
     @property
     def num_frames(self) -> int:
         return int(self.guide_points_head_m.shape[0])
-
-    def for_cameras(self, camera_centres_head_m: np.ndarray) -> "HairMotion":
-        """The same motion kept clear of other cameras (C, 3) head frame m (hair worn with another rig)."""
-        return replace(self, keep_out_head_m=np.asarray(camera_centres_head_m, dtype=np.float64).reshape(-1, 3))
 
     def strand_points(self, rest_head_m: np.ndarray, frame: int) -> np.ndarray:
         """(S, P, 3) float32 strand points at `frame`, head frame, m, from the rest strands (S, P, 3) head frame m."""

@@ -157,8 +157,9 @@ class ClipSpec:
 
     def worn_with(self, rig: "Rig") -> "ClipSpec":
         """The same clip worn with another rig: the rig, its head mount and the device trajectory change, and the
-        hair is regrown (same style and seed) to keep clear of the new cameras; moving hair keeps its simulated
-        motion (which does not depend on the rig), kept clear of the new cameras."""
+        hair is regrown (same style and seed) to keep clear of the new cameras and, if it moves, moved again, so the
+        clip equals the one sampled with that rig (a placement study gives the same result on any split of its
+        variants over workers)."""
         from synth.geometry.rig import fit_head_mount
 
         mount = fit_head_mount(self.posed.head_vertices_head_m, rig, clip=self.clip_id)
@@ -167,8 +168,12 @@ class ClipSpec:
             from synth.appearance.hair import grow_on_body
 
             cams = camera_centres_head(mount, rig)
-            motion = None if hair.motion is None else hair.motion.for_cameras(cams)
-            hair = replace(grow_on_body(hair.style, self.posed, cams), motion=motion)
+            moves = hair.moves
+            hair = grow_on_body(hair.style, self.posed, cams)
+            if moves:  # moved again from the regrown rest shape: exactly what sampling with this rig gives
+                from synth.appearance.hair_dynamics import animate_on_body
+
+                hair = animate_on_body(hair, self.posed, cams, self.garments)
         return replace(self, rig=rig, mount=mount, hair=hair,
                        T_world_from_device=self.posed.T_world_from_head @ mount.T_head_from_device)
 
