@@ -224,12 +224,17 @@ class _Collider:
         n = self.normals[idx]
         depth = np.einsum("ij,ij->i", p - self.vertices[idx], n)
         p = p + np.maximum(layer - depth, 0.0)[:, None] * n
-        for centre in self.keep_out:
-            offset = p - centre
-            dist = np.linalg.norm(offset, axis=-1)
-            inside = dist < CAMERA_KEEP_OUT_M
-            p[inside] = centre + _normalize(offset[inside]) * CAMERA_KEEP_OUT_M
-        return p
+        return keep_out(p, self.keep_out)
+
+
+def keep_out(p: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """p (N, 3) with every point inside a keep-out sphere (radius CAMERA_KEEP_OUT_M around each of centres (C, 3),
+    same frame, m) moved out to its surface, in place; returns p."""
+    for centre in centres:
+        offset = p - centre
+        inside = np.linalg.norm(offset, axis=-1) < CAMERA_KEEP_OUT_M
+        p[inside] = centre + _normalize(offset[inside]) * CAMERA_KEEP_OUT_M
+    return p
 
 
 def _sample_roots(rng, vertices: np.ndarray, faces: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:

@@ -30,14 +30,14 @@ Frames: world (z up, gravity -z), head frame of synth.bodies.base.PosedBody (x r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from synth.appearance.hair import (
-    CAMERA_KEEP_OUT_M, GATHERED_STYLES, MIN_LAYER_M, Hair, _normalize, _vertex_normals, gathered_points,
+    GATHERED_STYLES, MIN_LAYER_M, Hair, _normalize, _vertex_normals, gathered_points, keep_out,
 )
 
 #: Styles simulated (a bun is pinned; a buzz cut is a few millimetres long).
@@ -115,7 +115,7 @@ class HairMotion:
         out[:, a + 1 :] = rest[:, a : a + 1] + np.einsum("spij,spj->spi", R, rest[:, a + 1 :] - rest[:, a : a + 1])
         if len(self.keep_out_head_m):
             free = out[:, a + 1 :].reshape(-1, 3)
-            out[:, a + 1 :] = _keep_out(free, self.keep_out_head_m).reshape(len(out), -1, 3)
+            out[:, a + 1 :] = keep_out(free, self.keep_out_head_m).reshape(len(out), -1, 3)
         return out.astype(np.float32)
 
 
@@ -207,14 +207,6 @@ class _Collider:
             depth = np.einsum("ij,ij->i", p[near] - gv[idx[near]], gn)
             p[near] += np.maximum(MIN_LAYER_M - depth, 0.0)[:, None] * gn
         return p
-
-
-def _keep_out(p: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    for centre in centres:
-        offset = p - centre
-        inside = np.linalg.norm(offset, axis=-1) < CAMERA_KEEP_OUT_M
-        p[inside] = centre + _normalize(offset[inside]) * CAMERA_KEEP_OUT_M
-    return p
 
 
 def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world: np.ndarray, body_faces: np.ndarray,
