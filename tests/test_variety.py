@@ -42,6 +42,8 @@ def test_caption_names_family_lighting_hair_garments_props_and_camera_effects():
     lines = clip_caption(meta)
     assert lines[1].startswith("2 lamps") and lines[2] == "room, carpet floor  table  ceiling  2 shelves  1 clutter"
     assert lines[3] == "EV -0.2..+0.5  clean  blur 12 ms  mono  q80"
+    meta["camera_effects"]["readout_time_s"] = 0.021
+    assert clip_caption(meta)[3] == "EV -0.2..+0.5  clean  blur 12 ms  rolling 21 ms  mono  q80"
 
 
 def test_pick_clips_is_seeded_distinct_and_bounded():

@@ -50,7 +50,9 @@ class CameraEffects:
     luminance only (the images are written with one grey channel). jpeg_quality: the JPEG quality the clip's images are
     stored with (None: the output's `jpeg_quality`, or PNG). noise_seed: base of the per-frame, per-view noise.
     exposure_time_s: how long the (global) shutter is open, centred on the frame's time, which the labels describe;
-    Cycles blurs the clip's real motion over it (None: sharp frames).
+    Cycles blurs the clip's real motion over it (None: sharp frames). readout_time_s: a rolling shutter reads the
+    rows top to bottom over this time, centred on the frame's time (None: a global shutter); readout_bands: the
+    bands of rows rendered each at its own time (synth/geometry/rolling_shutter.py).
     """
 
     views: tuple[tuple[str, ViewEffects], ...]
@@ -60,6 +62,12 @@ class CameraEffects:
     jpeg_quality: int | None
     noise_seed: int
     exposure_time_s: float | None = None
+    readout_time_s: float | None = None
+    readout_bands: int = 16
+
+    def readout_frames(self, fps: float) -> float | None:
+        """The rolling shutter's readout time in frames at `fps` (None: a global shutter)."""
+        return None if self.readout_time_s is None else float(self.readout_time_s) * float(fps)
 
     def view(self, name: str) -> ViewEffects:
         for view, fx in self.views:
@@ -82,6 +90,8 @@ class CameraEffects:
             "jpeg_quality": self.jpeg_quality,
             "noise_seed": self.noise_seed,
             "exposure_time_s": self.exposure_time_s,
+            "readout_time_s": self.readout_time_s,
+            "readout_bands": self.readout_bands if self.readout_time_s is not None else None,
         }
 
 
@@ -102,8 +112,9 @@ def sample_camera_effects(rng: np.random.Generator, cfg: Any, views: tuple[str, 
     Per view: exposure (uniform EV), white balance (uniform kelvin), vignetting (uniform). Per clip: whether the
     sensor is noisy (noise_probability), its full-well capacity (log-uniform electrons) and read noise (uniform),
     monochrome (monochrome_probability), the JPEG quality (uniform integer; None for PNG output), then motion blur
-    (motion_blur_probability; exposure time log-uniform). The motion-blur draws come after the others, so turning
-    it on changes no other effect of a clip.
+    (motion_blur_probability; exposure time log-uniform), then the rolling shutter (rolling_shutter_probability;
+    readout time uniform). The motion-blur draws come after the others and the rolling shutter's after those, so
+    turning either on changes no other effect of a clip.
     """
     per_view = []
     for view in views:
@@ -122,6 +133,8 @@ def sample_camera_effects(rng: np.random.Generator, cfg: Any, views: tuple[str, 
     noise_seed = int(rng.integers(2**31))
     blurred = bool(rng.random() < cfg.motion_blur_probability)
     exposure_time = round(_log_uniform(rng, cfg.exposure_time_s), 6)
+    rolling = bool(rng.random() < cfg.rolling_shutter_probability)
+    readout_time = round(_uniform(rng, cfg.readout_time_s), 6)
     return CameraEffects(
         views=tuple(per_view),
         full_well_e=full_well if noisy else None,
@@ -130,6 +143,8 @@ def sample_camera_effects(rng: np.random.Generator, cfg: Any, views: tuple[str, 
         jpeg_quality=quality if output_format == "jpg" else None,
         noise_seed=noise_seed,
         exposure_time_s=exposure_time if blurred else None,
+        readout_time_s=readout_time if rolling else None,
+        readout_bands=int(cfg.rolling_shutter_bands),
     )
 
 

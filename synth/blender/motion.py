@@ -1,4 +1,4 @@
-"""Motion blur from the clip's real per-frame motion.
+"""Motion blur and rolling shutters from the clip's real per-frame motion.
 
 Cycles gives every camera ray a time within the shutter and sees each moving thing where it is at that time; for
 that Blender evaluates the scene at the shutter's open and close sub-frames. egorig sets positions directly per
@@ -12,8 +12,9 @@ frame, so the motion is handed to Blender as animation around the fixed scene fr
 
 Between two frames everything moves linearly, as synth/geometry/shutter.py computes without Blender (tests render
 the sharp sub-frames with it and compare their mean with the blurred render). The shutter is global and centred
-on the frame; its length in frames is exposure time x clip fps. (Cycles' rolling shutter does not act on these
-fisheye cameras: with it on, every row of a render shows the same instant.)
+on the frame; its length in frames is exposure time x clip fps. A rolling shutter renders bands of rows at
+sub-frames of the same keys (synth/blender/scene.py; Cycles' own rolling shutter does not act on these fisheye
+cameras: with it on, every row of a render shows the same instant).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from synth.constants import (
     VIS_OUTSIDE,
 )
 from synth.dataset.format import LABEL_KEYS
+from synth.geometry.rolling_shutter import rolling_projection
 from synth.geometry.transforms import apply_T, invert_T, make_T
 from synth.labels.heatmaps import heatmap_shape_for, render_heatmaps
 from synth.labels.projection import camera_centres_world, project_joints
@@ -119,6 +120,7 @@ def compute_labels(
     frame_index=None,
     body_part_of_face=None,
     rigid_meshes: Sequence = (),
+    rolling_shutter: tuple[float, int] | None = None,
 ) -> ClipLabels:
     """Compute every label of a clip without a renderer, from its arrays (compute_clip_labels: from a ClipSpec).
 
@@ -137,6 +139,10 @@ def compute_labels(
     stage_times: if given, receives seconds per stage ("projection", "visibility", "heatmaps"), added to any
         values already there.
     frame_index: (F,) int frame numbers (default 0..F-1).
+    rolling_shutter: (readout time in frames, bands) of a rolling-shutter camera, or None (global shutter). The 2D
+        joints, the in-image test and the heatmaps then say where each image shows the joint: in the band of rows
+        it projects into at the band's time (synth/geometry/rolling_shutter.py). The 3D joints, and the occlusion
+        rays, stay at the frame's time.
     """
     from synth.labels.visibility import OccluderScene, compute_visibility
 
@@ -151,6 +157,9 @@ def compute_labels(
     start = time.perf_counter()
     joints_device = apply_T(invert_T(T_wd)[:, None], joints_world)
     joints_camera, joints2d, in_fov = project_joints(joints_device, T_dc, lenses)
+    if rolling_shutter is not None:
+        readout_frames, bands = rolling_shutter
+        joints2d, in_fov, _ = rolling_projection(joints_world, T_wd, T_dc, lenses, readout_frames, bands)
     times["projection"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -222,6 +231,7 @@ def compute_clip_labels(spec: "ClipSpec", heatmap_size: int = DEFAULT_HEATMAP_SI
         stage_times=stage_times,
         body_part_of_face=spec.posed.part_of_face,
         rigid_meshes=spec.rigid_occluders(),
+        rolling_shutter=spec.rolling_shutter(),
     )
 
 def _tube_faces(num_edges: int) -> np.ndarray:

@@ -146,6 +146,13 @@ class ClipSpec:
     def num_frames(self) -> int:
         return int(self.posed.num_frames)
 
+    def rolling_shutter(self) -> tuple[float, int] | None:
+        """(readout time in frames, bands) of the clip's rolling-shutter cameras, or None (a global shutter)."""
+        fx = self.camera_effects
+        if fx is None or fx.readout_time_s is None:
+            return None
+        return fx.readout_frames(self.motion.fps), int(fx.readout_bands)
+
     def rigid_occluders(self) -> tuple:
         """Occluders carried by the head, as the labels take them: the hair's prisms, ((vertices, faces (Tr, 3),
         T_world_from_head (F, 4, 4), OCC_HAIR),) or (). vertices: (Vr, 3) head frame m, or for moving hair
@@ -164,16 +171,11 @@ class ClipSpec:
 
         mount = fit_head_mount(self.posed.head_vertices_head_m, rig, clip=self.clip_id)
         hair = self.hair
-        if hair is not None:
-            from synth.appearance.hair import grow_on_body
+        if hair is not None:  # regrown and moved again: exactly what sampling with this rig gives
+            from synth.appearance.hair_dynamics import hair_on_body
 
-            cams = camera_centres_head(mount, rig)
-            moves = hair.moves
-            hair = grow_on_body(hair.style, self.posed, cams)
-            if moves:  # moved again from the regrown rest shape: exactly what sampling with this rig gives
-                from synth.appearance.hair_dynamics import animate_on_body
-
-                hair = animate_on_body(hair, self.posed, cams, self.garments)
+            hair = hair_on_body(hair.style, self.posed, camera_centres_head(mount, rig), self.garments,
+                                moves=hair.moves)
         return replace(self, rig=rig, mount=mount, hair=hair,
                        T_world_from_device=self.posed.T_world_from_head @ mount.T_head_from_device)
 

@@ -59,6 +59,8 @@ def clip_caption(meta: Mapping[str, Any]) -> list[str]:
         parts.append("noise" if fx.get("full_well_e") else "clean")
         if fx.get("exposure_time_s"):
             parts.append(f"blur {1000 * fx['exposure_time_s']:.0f} ms")
+        if fx.get("readout_time_s"):
+            parts.append(f"rolling {1000 * fx['readout_time_s']:.0f} ms")
         if fx.get("monochrome"):
             parts.append("mono")
         if fx.get("jpeg_quality"):
