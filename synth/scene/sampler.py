@@ -175,19 +175,14 @@ class ClipSampler:
         cfg = self.cfg.appearance.hair
         if cfg is None:
             return None
-        from synth.appearance.hair import grow_on_body, sample_hair_style
+        from synth.appearance.hair import sample_hair_style
+        from synth.appearance.hair_dynamics import hair_on_body
         from synth.scene.spec import camera_centres_head
 
         style = sample_hair_style(rng, cfg)
         if style is None:
             return None
-        cams = camera_centres_head(mount, self.rig)
-        hair = grow_on_body(style, posed, cams)
-        if not cfg.dynamics:
-            return hair
-        from synth.appearance.hair_dynamics import animate_on_body
-
-        return animate_on_body(hair, posed, cams, garments)
+        return hair_on_body(style, posed, camera_centres_head(mount, self.rig), garments, moves=cfg.dynamics)
 
     def sample(self, index: int) -> tuple[ClipSpec, dict[str, float]]:
         """Sample and pose clip `index` (deterministic in (seed, index)); returns (spec, seconds per stage)."""
