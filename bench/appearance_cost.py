@@ -67,19 +67,15 @@ MOTION_PROPS = ("chair", "table")
 
 def long_hair(spec, moving: bool = False):
     """Long strand hair at the top of the default's strand range, grown on the clip's body (moving with it)."""
-    from synth.appearance.hair import HairStyle, grow_on_body
+    from synth.appearance.hair import HairStyle
+    from synth.appearance.hair_dynamics import hair_on_body
     from synth.scene.spec import camera_centres_head
 
     style = HairStyle(style="long", length_m=0.4, num_strands=3000, root_radius_m=0.0004, tip_radius_m=0.00016,
                       volume_m=0.015, clumps=120, clumping=0.3, curl_radius_m=0.0, curl_period_m=0.04,
                       frizz_m=0.002, melanin=0.5, melanin_redness=0.3, roughness=0.3, seed=int(spec.index))
-    cams = camera_centres_head(spec.mount, spec.rig)
-    hair = grow_on_body(style, spec.posed, cams)
-    if moving:
-        from synth.appearance.hair_dynamics import animate_on_body
-
-        hair = animate_on_body(hair, spec.posed, cams)
-    return hair
+    hair = hair_on_body(style, spec.posed, moves=moving)
+    return hair.worn_with_cameras(camera_centres_head(spec.mount, spec.rig))
 
 
 def _room(spec, look, props):

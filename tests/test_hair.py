@@ -76,8 +76,9 @@ def test_every_style_grows_outside_the_body_and_clear_of_the_cameras(spec, name,
     from synth.scene.spec import camera_centres_head
 
     cams = camera_centres_head(spec.mount, spec.rig)
-    hair = grow_on_body(_style(name, length, curl=0.006 if name == "bob" else 0.0), spec.posed, cams)
-    pts = hair.points_head_m.astype(np.float64)
+    grown = grow_on_body(_style(name, length, curl=0.006 if name == "bob" else 0.0), spec.posed)
+    hair = grown.worn_with_cameras(cams)
+    pts = hair.points_at(None).astype(np.float64)
     assert pts.shape[0] == 600 and hair.radius_m.shape == pts.shape[:2] and np.isfinite(pts).all()
     depth = _signed_depth(pts[:, 1:].reshape(-1, 3), _body_head(spec), spec.posed.faces)
     assert np.quantile(depth, 0.01) > 0.0, "strands run inside the body"
@@ -102,9 +103,9 @@ def test_every_style_grows_outside_the_body_and_clear_of_the_cameras(spec, name,
 
 
 def test_growth_is_seeded(spec):
-    a = grow_on_body(_style("long", 0.3), spec.posed, np.zeros((0, 3)))
-    b = grow_on_body(_style("long", 0.3), spec.posed, np.zeros((0, 3)))
-    c = grow_on_body(_style("long", 0.3, seed=6), spec.posed, np.zeros((0, 3)))
+    a = grow_on_body(_style("long", 0.3), spec.posed)
+    b = grow_on_body(_style("long", 0.3), spec.posed)
+    c = grow_on_body(_style("long", 0.3, seed=6), spec.posed)
     assert np.array_equal(a.points_head_m, b.points_head_m) and not np.allclose(a.points_head_m, c.points_head_m)
 
 

@@ -12,17 +12,23 @@ stay rigid with the head.
 
 Growth, per strand (vectorised over strands): a root sampled uniformly by area on the scalp triangles, a first
 direction that sweeps back and away from a centre parting, bent towards gravity at every step; every point is kept
-`layer` metres outside the body (nearest-vertex normal test, `layer` drawn per strand up to the style's volume) and
-outside a keep-out sphere around every camera (the headset holds the hair off its lenses). A ponytail or a bun
+`layer` metres outside the body (nearest-vertex normal test, `layer` drawn per strand up to the style's volume). A
+ponytail or a bun
 first gathers the strands at a point on the back of the head, then hangs as a bundle or wraps a sphere. Clumping
 pulls strands towards their clump's guide, curls add a helix around the centre line, frizz adds noise growing to
 the tips. Units: metres.
+
+The growth and the motion know nothing of the headset, so one grown (and moved) hair serves every rig a clip is worn
+with. The rig's cameras hold the hair off their lenses: `Hair.keep_out_head_m` names the camera centres, and every
+point but the roots is pushed out of a CAMERA_KEEP_OUT_M sphere around each where the strands are read
+(`Hair.points_at`), as the headset's housing would push them aside.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -125,14 +131,32 @@ class Hair:
     """Grown strands in the head frame.
 
     style: the HairStyle they were grown from. points_head_m: (S, P, 3) float32 strand points, head frame, m
-    (root first): the rest shape. radius_m: (S, P) float32 strand radius at each point, m. motion: how the strands
-    move through the clip (synth.appearance.hair_dynamics.HairMotion), or None: rigid with the head.
+    (root first): the rest shape as grown, free of any headset. radius_m: (S, P) float32 strand radius at each
+    point, m. motion: how the strands move through the clip (synth.appearance.hair_dynamics.HairMotion), or None:
+    rigid with the head. keep_out_head_m: (C, 3) float64 camera centres in the head frame, m, of the rig the hair is
+    worn with: `points_at` pushes every point but the roots out of a CAMERA_KEEP_OUT_M sphere around each.
     """
 
     style: HairStyle
     points_head_m: np.ndarray
     radius_m: np.ndarray
     motion: Any = None
+    keep_out_head_m: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+
+    def worn_with_cameras(self, camera_centres_head_m: np.ndarray) -> "Hair":
+        """The same strands held off the cameras at `camera_centres_head_m` (C, 3) head frame m (another rig)."""
+        return replace(self, keep_out_head_m=np.asarray(camera_centres_head_m, dtype=np.float64).reshape(-1, 3))
+
+    def _kept_out(self, points: np.ndarray) -> np.ndarray:
+        """points (S, P, 3) with every point but the roots out of the keep-out spheres (float32, a new array)."""
+        out = np.array(points, dtype=np.float64)
+        if len(self.keep_out_head_m):
+            out[:, 1:] = keep_out(out[:, 1:].reshape(-1, 3), self.keep_out_head_m).reshape(len(out), -1, 3)
+        return out.astype(np.float32)
+
+    @cached_property
+    def _rest_worn(self) -> np.ndarray:
+        return self._kept_out(self.points_head_m)
 
     @property
     def num_strands(self) -> int:
@@ -144,10 +168,11 @@ class Hair:
         return self.motion is not None
 
     def points_at(self, frame: int | None = None) -> np.ndarray:
-        """(S, P, 3) float32 strand points at `frame`, head frame, m (None or a rigid hair: the rest shape)."""
+        """(S, P, 3) float32 strand points at `frame`, head frame, m (None or a rigid hair: the rest shape), held off
+        the cameras."""
         if frame is None or self.motion is None:
-            return self.points_head_m
-        return self.motion.strand_points(self.points_head_m, frame)
+            return self._rest_worn
+        return self._kept_out(self.motion.strand_points(self.points_head_m, frame))
 
     def label_mesh(self, frame: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The label ray caster's proxy at `frame` (None: the rest shape): a triangular prism around every segment,
@@ -208,23 +233,21 @@ def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 class _Collider:
-    """Keeps points outside the body (nearest vertex and its normal) and outside keep-out spheres."""
+    """Keeps points outside the body (nearest vertex and its normal)."""
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, keep_out_centres: np.ndarray):
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
         from scipy.spatial import cKDTree
 
         self.vertices = vertices
         self.normals = _vertex_normals(vertices, faces)
         self.tree = cKDTree(vertices)
-        self.keep_out = np.asarray(keep_out_centres, dtype=np.float64).reshape(-1, 3)
 
     def push(self, p: np.ndarray, layer: np.ndarray) -> np.ndarray:
-        """p (N, 3) moved out to at least `layer` (N,) m outside the skin and out of every keep-out sphere."""
+        """p (N, 3) moved out to at least `layer` (N,) m outside the skin."""
         _, idx = self.tree.query(p)
         n = self.normals[idx]
         depth = np.einsum("ij,ij->i", p - self.vertices[idx], n)
-        p = p + np.maximum(layer - depth, 0.0)[:, None] * n
-        return keep_out(p, self.keep_out)
+        return p + np.maximum(layer - depth, 0.0)[:, None] * n
 
 
 def keep_out(p: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -250,13 +273,13 @@ def _sample_roots(rng, vertices: np.ndarray, faces: np.ndarray, count: int) -> t
     return points, _normalize(cross[pick])
 
 
-def grow_hair(style: HairStyle, body_vertices_head_m: np.ndarray, body_faces: np.ndarray, scalp_faces: np.ndarray,
-              keep_out_centres_head_m: np.ndarray = np.zeros((0, 3))) -> Hair:
-    """Grow `style` on a body (module docstring).
+def grow_hair(style: HairStyle, body_vertices_head_m: np.ndarray, body_faces: np.ndarray,
+              scalp_faces: np.ndarray) -> Hair:
+    """Grow `style` on a body (module docstring), free of any headset (Hair.worn_with_cameras holds it off a rig's
+    cameras).
 
     body_vertices_head_m: (V, 3) float, the posed body in the head frame, m (the collision surface).
     body_faces: (T, 3) int. scalp_faces: (Ts,) int indices into body_faces of the scalp triangles (roots).
-    keep_out_centres_head_m: (C, 3) float camera centres in the head frame, m (hair keeps CAMERA_KEEP_OUT_M away).
     """
     verts = np.asarray(body_vertices_head_m, dtype=np.float64)
     faces = np.asarray(body_faces, dtype=np.int64)
@@ -269,7 +292,7 @@ def grow_hair(style: HairStyle, body_vertices_head_m: np.ndarray, body_faces: np
     roots, normals = _sample_roots(rng, verts, scalp, style.num_strands)
     outward = np.einsum("ij,ij->i", normals, roots - centre) < 0.0
     normals[outward] *= -1.0  # face normals point away from the skull
-    collider = _Collider(verts, faces, keep_out_centres_head_m)
+    collider = _Collider(verts, faces)
     layer = MIN_LAYER_M + rng.random(style.num_strands) * max(style.volume_m - MIN_LAYER_M, 0.0)
     segment = MAX_SEGMENT_M if style.curl_radius_m <= 0.0 else min(MAX_SEGMENT_M, style.curl_period_m / POINTS_PER_CURL)
     num_points = int(np.clip(math.ceil(style.length_m / segment) + 1, 3, MAX_POINTS))
@@ -432,12 +455,12 @@ def sample_hair_style(rng: np.random.Generator, cfg: Any) -> HairStyle | None:
     )
 
 
-def grow_on_body(style: HairStyle, posed: Any, camera_centres_head_m: np.ndarray) -> Hair:
-    """Grow `style` on a synth.bodies.base.PosedBody's scalp (its first frame, in the head frame), keeping clear of
-    the camera centres (C, 3) given in the head frame, m."""
+def grow_on_body(style: HairStyle, posed: Any) -> Hair:
+    """Grow `style` on a synth.bodies.base.PosedBody's scalp (its first frame, in the head frame), free of any
+    headset."""
     from synth.constants import BODY_PARTS
     from synth.geometry.transforms import apply_T, invert_T
 
     verts_head = apply_T(invert_T(posed.T_world_from_head[0]), np.asarray(posed.vertices[0], dtype=np.float64))
     scalp = np.flatnonzero(np.asarray(posed.part_of_face) == BODY_PARTS.index("scalp"))
-    return grow_hair(style, verts_head, posed.faces, scalp, camera_centres_head_m)
+    return grow_hair(style, verts_head, posed.faces, scalp)

@@ -19,8 +19,8 @@ Per guide point, vectorised over guides, with steps of at most MAX_STEP_S:
   Hair and Fur"), root to tip;
 - points are pushed MIN_LAYER_M outside the body (the nearer frame's vertices and normals), then over the loose
   garments (hood, coat, ...) they lie under.
-The cameras are fixed in the head frame: every strand point is pushed out of their keep-out spheres after the
-simulation (HairMotion.keep_out_head_m) rather than the guides at every step.
+The simulation knows nothing of the headset: the cameras are fixed in the head frame, so the strands are held off
+them where they are read (Hair.keep_out_head_m, Hair.points_at), and one simulation serves every rig.
 The first frame's pose is held for PREROLL_S before the clip, so the hair has settled at frame 0. A bun is pinned
 as a whole and buzz-cut hair is too short to move: both stay rigid with the head (Hair.motion None).
 
@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from synth.appearance.hair import (
     GATHERED_STYLES, MIN_LAYER_M, Hair, HairStyle, _normalize, _vertex_normals, gathered_points, grow_on_body,
-    keep_out,
 )
 
 #: Styles simulated (a bun is pinned; a buzz cut is a few millimetres long).
@@ -82,9 +81,6 @@ class HairMotion:
     guides: (G,) int64 strand indices of the simulated guides. member: (S,) int64 index into `guides` of each
     strand's guide (the nearest by root). anchor: index of the last point held by the head (0: the root; a
     ponytail's hair tie). guide_points_head_m: (F, G, P, 3) float32 the guides' points per frame, head frame, m.
-    keep_out_head_m: (C, 3) float64 camera centres in the head frame, m: the strands' points are pushed out to
-    CAMERA_KEEP_OUT_M from each (the cameras are fixed in the head frame, so this is done per strand after the
-    simulation).
 
     A strand swings about its own anchor as its guide does: its point k beyond the anchor is its rest offset from
     its anchor turned by the smallest rotation that takes the guide's rest chord (anchor to point k) to the current
@@ -96,7 +92,6 @@ class HairMotion:
     member: np.ndarray
     anchor: int
     guide_points_head_m: np.ndarray
-    keep_out_head_m: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
     @property
     def num_frames(self) -> int:
@@ -114,9 +109,6 @@ class HairMotion:
         R = R.reshape(shape + (3,))[self.member]  # (S, P - a - 1, 3, 3)
         out = rest.copy()
         out[:, a + 1 :] = rest[:, a : a + 1] + np.einsum("spij,spj->spi", R, rest[:, a + 1 :] - rest[:, a : a + 1])
-        if len(self.keep_out_head_m):
-            free = out[:, a + 1 :].reshape(-1, 3)
-            out[:, a + 1 :] = keep_out(free, self.keep_out_head_m).reshape(len(out), -1, 3)
         return out.astype(np.float32)
 
 
@@ -211,12 +203,11 @@ class _Collider:
 
 
 def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world: np.ndarray, body_faces: np.ndarray,
-                  fps: float, camera_centres_head_m: np.ndarray = np.zeros((0, 3)), garments: Sequence = ()) -> Hair:
+                  fps: float, garments: Sequence = ()) -> Hair:
     """`hair` with its motion through a clip (module docstring), or `hair` unchanged for a style that does not move.
 
     T_world_from_head: (F, 4, 4) float64 head pose per frame. body_vertices_world: (F, V, 3) float world m, the
     posed body (collision surface); body_faces: (T, 3) int. fps: frames per second of the clip.
-    camera_centres_head_m: (C, 3) camera centres in the head frame, m (hair keeps CAMERA_KEEP_OUT_M away).
     garments: loose garments the hair lies over, each a synth.appearance.garments.GarmentMesh or (vertices
     (F, Vg, 3) world m, faces (Tg, 3)).
     """
@@ -235,7 +226,6 @@ def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world
     damping = 2.0 * DAMPING_RATIO * omega + AIR_DRAG
     support = omega**2 / (omega**2 + OMEGA_SUPPORT**2)  # (G, P, 1) share of the rest gravity the style holds up
     seg_len = np.linalg.norm(np.diff(rest, axis=1), axis=-1)[..., None]  # (G, P - 1, 1)
-    cams = np.asarray(camera_centres_head_m, dtype=np.float64).reshape(-1, 3)
     collider = _Collider(body_vertices_world, body_faces, garments)
 
     substeps = max(1, math.ceil(1.0 / (fps * MAX_STEP_S)))
@@ -290,24 +280,20 @@ def simulate_hair(hair: Hair, T_world_from_head: np.ndarray, body_vertices_world
         T_head_from_world = np.linalg.inv(T[f])
         guide_points[f] = carried(T_head_from_world, x)
     guide_points[:, :, :pinned] = rest[:, :pinned]
-    motion = HairMotion(guides=guides, member=member, anchor=pinned - 1, guide_points_head_m=guide_points,
-                        keep_out_head_m=cams)
-    return Hair(hair.style, hair.points_head_m, hair.radius_m, motion)
+    motion = HairMotion(guides=guides, member=member, anchor=pinned - 1, guide_points_head_m=guide_points)
+    return replace(hair, motion=motion)
 
 
-def hair_on_body(style: HairStyle, posed: Any, camera_centres_head_m: np.ndarray, garments: Sequence = (),
-                 moves: bool = True) -> Hair:
-    """`style` grown on a synth.bodies.base.PosedBody's scalp clear of the camera centres (C, 3) head frame m
-    (synth.appearance.hair.grow_on_body) and, when it `moves`, moving through the clip over its loose `garments`."""
-    hair = grow_on_body(style, posed, camera_centres_head_m)
-    return animate_on_body(hair, posed, camera_centres_head_m, garments) if moves else hair
+def hair_on_body(style: HairStyle, posed: Any, garments: Sequence = (), moves: bool = True) -> Hair:
+    """`style` grown on a synth.bodies.base.PosedBody's scalp (synth.appearance.hair.grow_on_body) and, when it
+    `moves`, moving through the clip over its loose `garments`: free of any headset (Hair.worn_with_cameras)."""
+    hair = grow_on_body(style, posed)
+    return animate_on_body(hair, posed, garments) if moves else hair
 
 
-def animate_on_body(hair: Hair | None, posed: Any, camera_centres_head_m: np.ndarray,
-                    garments: Sequence = ()) -> Hair | None:
+def animate_on_body(hair: Hair | None, posed: Any, garments: Sequence = ()) -> Hair | None:
     """`hair` moving with a synth.bodies.base.PosedBody through its clip, over its loose `garments` (None stays
     None)."""
     if hair is None:
         return None
-    return simulate_hair(hair, posed.T_world_from_head, posed.vertices, posed.faces, posed.fps, camera_centres_head_m,
-                         garments)
+    return simulate_hair(hair, posed.T_world_from_head, posed.vertices, posed.faces, posed.fps, garments)

@@ -39,10 +39,11 @@ def hair_material(style: HairStyle) -> "bpy.types.Material":
 
 def build_hair_object(hair: Hair, collection: "bpy.types.Collection") -> "bpy.types.Object":
     """A Curves object holding every strand (points in the head frame, m) linked into `collection`."""
-    num_strands, num_points = hair.points_head_m.shape[:2]
+    points = hair.points_at(None)  # the rest shape held off the rig's cameras
+    num_strands, num_points = points.shape[:2]
     curves = bpy.data.hair_curves.new("hair")
     curves.add_curves([num_points] * num_strands)
-    curves.position_data.foreach_set("vector", np.ascontiguousarray(hair.points_head_m, np.float32).ravel())
+    curves.position_data.foreach_set("vector", np.ascontiguousarray(points, np.float32).ravel())
     radius = curves.attributes.get("radius") or curves.attributes.new("radius", "FLOAT", "POINT")
     radius.data.foreach_set("value", np.ascontiguousarray(hair.radius_m, np.float32).ravel())
     curves.materials.append(hair_material(hair.style))

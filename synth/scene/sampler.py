@@ -182,7 +182,8 @@ class ClipSampler:
         style = sample_hair_style(rng, cfg)
         if style is None:
             return None
-        return hair_on_body(style, posed, camera_centres_head(mount, self.rig), garments, moves=cfg.dynamics)
+        hair = hair_on_body(style, posed, garments, moves=cfg.dynamics)
+        return hair.worn_with_cameras(camera_centres_head(mount, self.rig))
 
     def sample(self, index: int) -> tuple[ClipSpec, dict[str, float]]:
         """Sample and pose clip `index` (deterministic in (seed, index)); returns (spec, seconds per stage)."""

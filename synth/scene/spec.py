@@ -164,18 +164,14 @@ class ClipSpec:
 
     def worn_with(self, rig: "Rig") -> "ClipSpec":
         """The same clip worn with another rig: the rig, its head mount and the device trajectory change, and the
-        hair is regrown (same style and seed) to keep clear of the new cameras and, if it moves, moved again, so the
-        clip equals the one sampled with that rig (a placement study gives the same result on any split of its
-        variants over workers)."""
+        hair (grown and moved free of any headset) is held off the new cameras, so the clip equals the one sampled
+        with that rig (a placement study gives the same result on any split of its variants over workers)."""
         from synth.geometry.rig import fit_head_mount
 
         mount = fit_head_mount(self.posed.head_vertices_head_m, rig, clip=self.clip_id)
         hair = self.hair
-        if hair is not None:  # regrown and moved again: exactly what sampling with this rig gives
-            from synth.appearance.hair_dynamics import hair_on_body
-
-            hair = hair_on_body(hair.style, self.posed, camera_centres_head(mount, rig), self.garments,
-                                moves=hair.moves)
+        if hair is not None:  # the same strands held off this rig's cameras: what sampling with this rig gives
+            hair = hair.worn_with_cameras(camera_centres_head(mount, rig))
         return replace(self, rig=rig, mount=mount, hair=hair,
                        T_world_from_device=self.posed.T_world_from_head @ mount.T_head_from_device)
 
