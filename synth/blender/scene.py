@@ -516,14 +516,14 @@ class BlenderScene:
         """render_views with a rolling shutter: band after band, the scene is set to the band's time (a sub-frame of
         the motion keyed around the frame) and every view renders that band's rows, plus BAND_MARGIN_PX rows either
         side so the denoiser sees across the band's edges (the margins are dropped)."""
+        if self._effects is None:
+            raise RuntimeError("a rolling shutter is one of the camera effects: set_camera_effects first")
         readout_frames, bands = self._rolling
         rows = {view: RS.band_rows(self._resolution[view][1], bands) for view in paths}
         num_bands = min(len(r) for r in rows.values())
         if any(len(r) != num_bands for r in rows.values()):  # an image with fewer rows than bands: one row a band
             rows = {view: RS.band_rows(self._resolution[view][1], num_bands) for view in paths}
         times = RS.band_times_frames(num_bands, readout_frames)
-        if self._effects is None:
-            raise RuntimeError("a rolling shutter is one of the camera effects: set_camera_effects first")
         linear = {v: np.zeros((*self._resolution[v][::-1], 3), np.float32) for v in paths}
         layers: dict[str, dict[str, np.ndarray]] = {v: {} for v in paths}
         seconds = {v: 0.0 for v in paths}
