@@ -51,6 +51,29 @@ def test_choose_presets_breaks_time_ties_by_quality():
                                                                              "final": "a"}
 
 
+def test_the_noise_corrected_reading_holds_candidates_to_the_floors_own_ssim():
+    """Read without the reference's noise, a candidate qualifies on its corrected PSNR and on SSIM no worse than the
+    floor's own (when that is below SSIM_MIN); one closer to the truth than the reference can tell counts as best."""
+    sys.path.insert(0, str(REPO))
+    from bench.quality import SSIM_MIN, noise_corrected_reading
+
+    def cand(t, corrected_db, ssim, joints_ssim):
+        return {"s_per_frame": t, "circle": {"psnr_db": 30.0, "psnr_noise_corrected_db": corrected_db,
+                                             "ssim": ssim}, "joints": {"ssim": joints_ssim}}
+
+    result = {"jpeg_floor": {"psnr_db": 38.0, "ssim": 0.96, "joints": {"ssim": 0.95}}, "candidates": {
+        "current_default": cand(20.0, 38.8, 0.961, 0.951),
+        "fast_low": cand(5.0, 35.0, 0.97, 0.96),          # below the floor
+        "fast_blurry": cand(8.0, 38.5, 0.955, 0.96),      # at the floor, SSIM below the floor's
+        "ok": cand(10.0, 38.2, 0.96, 0.95),               # at the floor on both counts
+        "ok_tied": cand(10.5, 38.4, 0.962, 0.955),        # within the 10 % tie, better PSNR
+        "beyond": cand(30.0, None, 0.97, 0.96)}}          # the reference cannot tell its error
+    read = noise_corrected_reading(result)
+    assert (read["ssim_min_circle"], read["ssim_min_joints"]) == (0.96, 0.95) and SSIM_MIN > 0.96
+    assert read["qualifying_fastest_first"] == ["ok", "ok_tied", "current_default", "beyond"]
+    assert read["presets_from_front"] == {"default": "ok_tied", "draft": "fast_blurry", "final": "beyond"}
+
+
 def test_the_noise_corrected_psnr_recovers_the_error_against_the_noise_free_image():
     """A reference averaged from two noisy halves, its own noise estimated as bench/quality.py does (PSNR between
     the halves + 10 log10 4): the corrected PSNR of a candidate measured against it matches the candidate's PSNR
