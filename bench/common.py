@@ -16,7 +16,7 @@ PREVIOUS_DEFAULT = dict(samples=32, adaptive_threshold=0.05, adaptive_min_sample
                         denoise_prefilter="FAST", denoise_passes="RGB_ALBEDO_NORMAL", max_bounces=6,
                         diffuse_bounces=3, glossy_bounces=2, transmission_bounces=4, light_tree=True,
                         clamp_direct=0.0, clamp_indirect=10.0, filter_width_px=1.5, world_sampling="auto",
-                        world_map_resolution=0, curve_shape="THICK")
+                        world_map_resolution=0, curve_shape="THICK", path_guiding=False, fast_gi_bounces=0)
 
 
 def machine() -> dict:

@@ -119,6 +119,18 @@ def candidate_grid(grid: str) -> dict[str, dict]:
     for spp in (16, 24, 32):
         c[f"{spp}spp_fast_lean_ribbons"] = dict(samples=spp, **NO_ADAPTIVE, **LOW_BOUNCES, world_sampling="images",
                                                 curve_shape="RIBBONS")
+    # Light transport for closed rooms lit by lamps: path guiding, and fast GI (ambient occlusion after N bounces).
+    for spp in (12, 16, 24):
+        c[f"{spp}spp_fast_lean_guided"] = dict(samples=spp, **NO_ADAPTIVE, **LOW_BOUNCES, world_sampling="images",
+                                               path_guiding=True)
+    for spp in (16, 24):
+        c[f"{spp}spp_fast_lean_fastgi1"] = dict(samples=spp, **NO_ADAPTIVE, **LOW_BOUNCES, world_sampling="images",
+                                                fast_gi_bounces=1)
+    # Bounces in closed rooms lit by lamps: the lean 4/2/1/2 against one more diffuse bounce and against 6/3/2/4.
+    for spp in (16, 24):
+        c[f"{spp}spp_fast_diffuse3"] = dict(samples=spp, **NO_ADAPTIVE, **{**LOW_BOUNCES, "diffuse_bounces": 3},
+                                            world_sampling="images")
+        c[f"{spp}spp_fast_bounces6324"] = dict(samples=spp, **NO_ADAPTIVE, world_sampling="images")
     c["32spp_fast_lean_world_none"] = dict(samples=32, **NO_ADAPTIVE, **LOW_BOUNCES, world_sampling="none")
     c["32spp_fast"] = dict(samples=32, **NO_ADAPTIVE)
     c["64spp_accurate"] = dict(samples=64, **NO_ADAPTIVE, denoise_prefilter="ACCURATE")

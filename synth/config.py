@@ -657,6 +657,9 @@ class RenderSettingsConfig(FrozenModel):
     world_sampling: Literal["auto", "images", "none"] | None = None
     world_map_resolution: int | None = Field(None, ge=0, le=8192)
     curve_shape: Literal["THICK", "RIBBONS"] | None = None
+    path_guiding: bool | None = None
+    guiding_training_samples: int | None = Field(None, ge=1, le=65536)
+    fast_gi_bounces: int | None = Field(None, ge=0, le=1024)
     tile_size: int | None = Field(None, ge=8, le=8192)
     threads: int | None = Field(None, ge=0, le=1024, description="0 = all cores")
     device: Literal["auto", "cpu", "cuda", "optix"] = "auto"

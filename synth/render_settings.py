@@ -13,15 +13,23 @@ PresetName = Literal["draft", "default", "final"]
 #: reaches the error of storing the reference as JPEG q95 and whose SSIM is >= 0.99 in the circle and around the
 #: joints; `draft` the fastest one at that PSNR alone; `final` the best one measured. The default scene's
 #: procedural sky needs no importance sampling (world_sampling "images" keeps it for HDRIs), bounces beyond
-#: 4/2/1/2 add nothing visible, and adaptive sampling is off (at these sample counts it saved nothing measurable).
+#: 4/2/1/2 add nothing visible there, and adaptive sampling is off (at these sample counts it saved nothing
+#: measurable). One correction from a second measured run (ROOM_BOUNCES): closed rooms lit by their lamps need a
+#: third diffuse bounce.
 PRESETS: dict[str, dict[str, Any]] = {
     "draft": dict(samples=6, adaptive_threshold=0.0, denoise=True, denoise_prefilter="FAST", max_bounces=4,
-                  diffuse_bounces=2, glossy_bounces=1, transmission_bounces=2, world_sampling="images"),
+                  diffuse_bounces=3, glossy_bounces=1, transmission_bounces=2, world_sampling="images"),
     "default": dict(samples=32, adaptive_threshold=0.0, denoise=True, denoise_prefilter="FAST", max_bounces=4,
-                    diffuse_bounces=2, glossy_bounces=1, transmission_bounces=2, world_sampling="images"),
+                    diffuse_bounces=3, glossy_bounces=1, transmission_bounces=2, world_sampling="images"),
     "final": dict(samples=64, adaptive_threshold=0.0, denoise=True, denoise_prefilter="ACCURATE", max_bounces=6,
                   diffuse_bounces=3, glossy_bounces=2, transmission_bounces=4, world_sampling="auto"),
 }
+
+#: Settings the sky-scene front could not see, from bench/results/quality_256px_rooms_bounces.json (two closed
+#: lamp-lit rooms, 512-spp reference): a third diffuse bounce brings 16 and 24 spp 0.6-0.8 dB (noise-corrected)
+#: closer to the reference at 1.00-1.09x the time, and bounces beyond it add nothing (6/3/2/4 measured the same);
+#: with two, light that reaches the body off a wall and the ceiling is lost and rooms render too dark.
+ROOM_BOUNCES: dict[str, Any] = dict(diffuse_bounces=3)
 
 
 class RenderSettings(BaseModel):
@@ -37,7 +45,10 @@ class RenderSettings(BaseModel):
     importance sampling), "none" only by BSDF rays, "images" as a light only when it is an image (HDRI);
     world_map_resolution: the world's importance map size (0 = Cycles' automatic choice); curve_shape: how Cycles
     draws strand hair ("THICK": round 3D curves; "RIBBONS": flat strips turned towards each ray, with normals
-    shaded as if round; both as wide as the strand); tile_size: px;
+    shaded as if round; both as wide as the strand); path_guiding: Cycles' path guiding (Open PGL; the CPU only,
+    deterministic), which learns where indirect light comes from over its first guiding_training_samples samples;
+    fast_gi_bounces: 0 = off, N = indirect light after N bounces is replaced by ambient occlusion of the world
+    (Cycles' fast GI approximation; biased, darker in closed rooms); tile_size: px;
     threads: 0 = all cores (set the per-worker CPU count when several workers share a machine);
     device: "auto" picks OptiX, then CUDA, then the CPU; jpeg_quality: 1-100; view_transform: Blender colour
     management ("Standard" keeps albedos literal, "AgX" compresses highlights); clip_start_m: nearest distance
@@ -52,7 +63,7 @@ class RenderSettings(BaseModel):
     denoise: bool = True
     denoise_prefilter: Literal["NONE", "FAST", "ACCURATE"] = "FAST"
     max_bounces: int = Field(4, ge=0, le=1024)
-    diffuse_bounces: int = Field(2, ge=0, le=1024)
+    diffuse_bounces: int = Field(3, ge=0, le=1024)
     glossy_bounces: int = Field(1, ge=0, le=1024)
     transmission_bounces: int = Field(2, ge=0, le=1024)
     adaptive_min_samples: int = Field(0, ge=0, le=65536)
@@ -64,6 +75,9 @@ class RenderSettings(BaseModel):
     world_sampling: Literal["auto", "images", "none"] = "images"
     world_map_resolution: int = Field(0, ge=0, le=8192)
     curve_shape: Literal["THICK", "RIBBONS"] = "THICK"
+    path_guiding: bool = False
+    guiding_training_samples: int = Field(128, ge=1, le=65536)
+    fast_gi_bounces: int = Field(0, ge=0, le=1024)
     tile_size: int = Field(2048, ge=8, le=8192)
     threads: int = Field(0, ge=0, le=1024)
     device: Literal["auto", "cpu", "cuda", "optix"] = "auto"

@@ -13,13 +13,16 @@ from synth.render_settings import PRESETS, RenderSettings
 
 REPO = Path(__file__).resolve().parents[1]
 QUALITY_RESULT = REPO / "bench" / "results" / "quality_256px.json"
+ROOMS_RESULT = REPO / "bench" / "results" / "quality_256px_rooms_bounces.json"
 
 
 def test_presets_are_the_settings_the_quality_front_chose():
     """Every preset value equals the setting bench/quality.py measured for the candidate its selection rule picks
-    (re-running the bench with a different outcome makes this fail until the presets follow)."""
+    (re-running the bench with a different outcome makes this fail until the presets follow), but for the room
+    correction (ROOM_BOUNCES), which its own measured run checks below."""
     sys.path.insert(0, str(REPO))
     from bench.quality import choose_presets
+    from synth.render_settings import ROOM_BOUNCES
 
     result = json.loads(QUALITY_RESULT.read_text())
     cands = result["candidates"]
@@ -29,11 +32,29 @@ def test_presets_are_the_settings_the_quality_front_chose():
         assert name is not None, f"the front gave no {preset} candidate"
         measured = cands[name]["settings"]
         for key, value in PRESETS[preset].items():
+            if key in ROOM_BOUNCES and preset != "final":
+                assert value == ROOM_BOUNCES[key], (preset, key)
+                continue
             assert measured[key] == value, \
                 f"preset {preset}.{key} = {value!r}, candidate {name} measured {measured[key]!r}"
     default = cands[chosen["default"]]
     assert default["qualifies"] and default["circle"]["psnr_db"] >= result["jpeg_floor"]["psnr_db"]
     assert default["s_per_frame"] < cands["previous_default"]["s_per_frame"]
+
+
+def test_the_room_correction_is_what_the_rooms_run_measured():
+    """In closed lamp-lit rooms a third diffuse bounce is worth its time at every measured sample count (>= 0.5 dB
+    noise-corrected at <= 1.1x), and more bounces add nothing beyond it; the presets carry that bounce count."""
+    from synth.render_settings import ROOM_BOUNCES
+
+    cands = json.loads(ROOMS_RESULT.read_text())["candidates"]
+    for spp in (16, 24):
+        lean, more, most = (cands[f"{spp}spp_fast_{k}"] for k in ("lean", "diffuse3", "bounces6324"))
+        gain = more["circle"]["psnr_noise_corrected_db"] - lean["circle"]["psnr_noise_corrected_db"]
+        assert gain >= 0.5 and more["s_per_frame"] <= 1.1 * lean["s_per_frame"], (spp, gain)
+        assert abs(most["circle"]["psnr_noise_corrected_db"] - more["circle"]["psnr_noise_corrected_db"]) < 0.1
+        assert more["settings"]["diffuse_bounces"] == ROOM_BOUNCES["diffuse_bounces"]
+    assert all(RenderSettings(preset=p).diffuse_bounces >= ROOM_BOUNCES["diffuse_bounces"] for p in PRESETS)
 
 
 def test_choose_presets_breaks_time_ties_by_quality():
@@ -134,5 +155,29 @@ def test_curve_shape_reaches_cycles(shape):
         scene.render.engine = "CYCLES"
         apply_integrator(scene, RenderSettings(curve_shape=shape), "CPU")
         assert scene.cycles_curves.shape == shape
+    finally:
+        bpy.data.scenes.remove(scene)
+
+
+@pytest.mark.blender
+def test_light_transport_settings_reach_cycles():
+    """Path guiding and the fast GI approximation are off in every preset and reach Cycles when asked for."""
+    pytest.importorskip("bpy")
+    import bpy
+
+    from synth.blender.cycles import apply_integrator
+
+    assert not any(RenderSettings(preset=p).path_guiding or RenderSettings(preset=p).fast_gi_bounces
+                   for p in PRESETS)
+    scene = bpy.data.scenes.new("test_transport")
+    try:
+        scene.render.engine = "CYCLES"
+        apply_integrator(scene, RenderSettings(), "CPU")
+        assert (scene.cycles.use_guiding, scene.cycles.use_fast_gi) == (False, False)
+        apply_integrator(scene, RenderSettings(path_guiding=True, guiding_training_samples=16, fast_gi_bounces=2),
+                         "CPU")
+        cy = scene.cycles
+        assert (cy.use_guiding, cy.guiding_training_samples, cy.use_fast_gi, cy.fast_gi_method,
+                cy.ao_bounces_render) == (True, 16, True, "REPLACE", 2)
     finally:
         bpy.data.scenes.remove(scene)

@@ -60,6 +60,11 @@ def apply_integrator(scene: "bpy.types.Scene", s: RenderSettings, device: str) -
     cy.sample_clamp_indirect = s.clamp_indirect
     cy.filter_width = s.filter_width_px
     scene.cycles_curves.shape = s.curve_shape
+    cy.use_guiding = s.path_guiding
+    cy.guiding_training_samples = s.guiding_training_samples
+    cy.use_fast_gi = s.fast_gi_bounces > 0
+    cy.fast_gi_method = "REPLACE"
+    cy.ao_bounces = cy.ao_bounces_render = max(s.fast_gi_bounces, 1)
     cy.use_auto_tile = True
     cy.tile_size = s.tile_size
     scene.render.threads_mode = "FIXED" if s.threads > 0 else "AUTO"
