@@ -131,6 +131,12 @@ def candidate_grid(grid: str) -> dict[str, dict]:
         c[f"{spp}spp_fast_diffuse3"] = dict(samples=spp, **NO_ADAPTIVE, **{**LOW_BOUNCES, "diffuse_bounces": 3},
                                             world_sampling="images")
         c[f"{spp}spp_fast_bounces6324"] = dict(samples=spp, **NO_ADAPTIVE, world_sampling="images")
+    # Adaptive sampling where the rooms are noisy: up to 48-64 spp, stopping early where a pixel has converged.
+    room = dict(**{**LOW_BOUNCES, "diffuse_bounces": 3}, world_sampling="images")
+    c["32spp_fast_diffuse3"] = dict(samples=32, **NO_ADAPTIVE, **room)
+    for spp, threshold in ((48, 0.02), (64, 0.03), (64, 0.05)):
+        c[f"{spp}spp_adaptive{threshold}_min16_diffuse3"] = dict(samples=spp, adaptive_threshold=threshold,
+                                                                 adaptive_min_samples=16, **room)
     c["32spp_fast_lean_world_none"] = dict(samples=32, **NO_ADAPTIVE, **LOW_BOUNCES, world_sampling="none")
     c["32spp_fast"] = dict(samples=32, **NO_ADAPTIVE)
     c["64spp_accurate"] = dict(samples=64, **NO_ADAPTIVE, denoise_prefilter="ACCURATE")
