@@ -61,6 +61,8 @@ CIRCLE_ROUNDTRIP_PX = 0.01
 #: "lean" candidates: fewer bounces and the world sampled as a light only when it is an image (HDRI); the default
 #: scene's sky is procedural, so there it is not sampled as a light at all.
 LOW_BOUNCES = dict(max_bounces=4, diffuse_bounces=2, glossy_bounces=1, transmission_bounces=2)
+#: LOW_BOUNCES with the third diffuse bounce closed rooms lit by their lamps need.
+LOW_BOUNCES_DIFFUSE3 = {**LOW_BOUNCES, "diffuse_bounces": 3}
 NO_ADAPTIVE = dict(adaptive_threshold=0.0)
 
 
@@ -128,11 +130,10 @@ def candidate_grid(grid: str) -> dict[str, dict]:
                                                 fast_gi_bounces=1)
     # Bounces in closed rooms lit by lamps: the lean 4/2/1/2 against one more diffuse bounce and against 6/3/2/4.
     for spp in (16, 24):
-        c[f"{spp}spp_fast_diffuse3"] = dict(samples=spp, **NO_ADAPTIVE, **{**LOW_BOUNCES, "diffuse_bounces": 3},
-                                            world_sampling="images")
+        c[f"{spp}spp_fast_diffuse3"] = dict(samples=spp, **NO_ADAPTIVE, **LOW_BOUNCES_DIFFUSE3, world_sampling="images")
         c[f"{spp}spp_fast_bounces6324"] = dict(samples=spp, **NO_ADAPTIVE, world_sampling="images")
     # Adaptive sampling where the rooms are noisy: up to 48-64 spp, stopping early where a pixel has converged.
-    room = dict(**{**LOW_BOUNCES, "diffuse_bounces": 3}, world_sampling="images")
+    room = dict(**LOW_BOUNCES_DIFFUSE3, world_sampling="images")
     c["32spp_fast_diffuse3"] = dict(samples=32, **NO_ADAPTIVE, **room)
     for spp, threshold in ((48, 0.02), (64, 0.03), (64, 0.05)):
         c[f"{spp}spp_adaptive{threshold}_min16_diffuse3"] = dict(samples=spp, adaptive_threshold=threshold,
@@ -365,11 +366,10 @@ def pareto_front(points: dict[str, tuple[float, float]]) -> list[str]:
     return sorted(front, key=lambda n: points[n][0])
 
 
-def choose_presets(cands: dict[str, dict], floor_psnr_db: float, front: list[str],
-                   psnr_key: str = "psnr_db", qualifies_key: str = "qualifies") -> dict[str, str | None]:
+def choose_presets(cands: dict[str, dict], floor_psnr_db: float, front: list[str]) -> dict[str, str | None]:
     """The presets derived from one measured front (current_default, the preset as it is, is never chosen: every
-    preset must be one of the named candidates). cands: {name: {"s_per_frame", "circle": {psnr_key},
-    qualifies_key}}; psnr_key names the circle PSNR the rules read (measured or noise-corrected, dB).
+    preset must be one of the named candidates). cands: {name: {"s_per_frame", "circle": {"psnr_db"},
+    "qualifies"}}.
       default  the fastest qualifying candidate (PSNR >= the JPEG floor, SSIM >= SSIM_MIN in the circle and around
                the joints); candidates within TIME_TIE_FRACTION of its time count as equally fast and the best
                circle PSNR among them wins;
@@ -378,15 +378,15 @@ def choose_presets(cands: dict[str, dict], floor_psnr_db: float, front: list[str
       final    the front point with the best circle PSNR."""
     cands = {n: c for n, c in cands.items() if n != "current_default"}  # the baseline, not a choice
     front = [n for n in front if n in cands]
-    qualifying = [n for n in cands if cands[n][qualifies_key]]
+    qualifying = [n for n in cands if cands[n]["qualifies"]]
     default = None
     if qualifying:
         t_min = min(cands[n]["s_per_frame"] for n in qualifying)
         tied = [n for n in qualifying if cands[n]["s_per_frame"] <= t_min * (1 + TIME_TIE_FRACTION)]
-        default = max(tied, key=lambda n: cands[n]["circle"][psnr_key])
-    at_floor = [n for n in front if cands[n]["circle"][psnr_key] >= floor_psnr_db]
+        default = max(tied, key=lambda n: cands[n]["circle"]["psnr_db"])
+    at_floor = [n for n in front if cands[n]["circle"]["psnr_db"] >= floor_psnr_db]
     draft = min(at_floor, key=lambda n: cands[n]["s_per_frame"]) if at_floor else None
-    final = max(front, key=lambda n: cands[n]["circle"][psnr_key]) if front else None
+    final = max(front, key=lambda n: cands[n]["circle"]["psnr_db"]) if front else None
     return {"default": default, "draft": draft, "final": final}
 
 
@@ -549,6 +549,12 @@ def main() -> int:
     return report(select(result), args.result)
 
 
+def _qualifies(psnr_db: float, c: dict, floor_psnr_db: float, ssim_circle: float, ssim_joints: float) -> bool:
+    """A candidate `c` with circle PSNR psnr_db (dB) reaches the floor, and its SSIM the bars in the circle and
+    around the joints."""
+    return bool(psnr_db >= floor_psnr_db and c["circle"]["ssim"] >= ssim_circle and c["joints"]["ssim"] >= ssim_joints)
+
+
 def noise_corrected_psnr_db(measured_db: float, reference_noise_db: float) -> float | None:
     """PSNR against the noise-free image, estimated from the PSNR measured against a noisy reference whose own noise
     (against the noise-free image) is reference_noise_db: a candidate's error and the reference's noise are
@@ -573,8 +579,7 @@ def noise_corrected_reading(result: dict) -> dict:
         psnr = c["circle"]["psnr_noise_corrected_db"]
         psnr = float("inf") if psnr is None else psnr
         read[n] = {"s_per_frame": c["s_per_frame"], "circle": {"psnr_db": psnr},
-                   "qualifies": bool(psnr >= fl["psnr_db"] and c["circle"]["ssim"] >= ssim_circle
-                                     and c["joints"]["ssim"] >= ssim_joints)}
+                   "qualifies": _qualifies(psnr, c, fl["psnr_db"], ssim_circle, ssim_joints)}
     front = pareto_front({n: (r["s_per_frame"], r["circle"]["psnr_db"]) for n, r in read.items()})
     return {"ssim_min_circle": ssim_circle, "ssim_min_joints": ssim_joints, "pareto_front": front,
             "qualifying_fastest_first": sorted((n for n in read if read[n]["qualifies"]),
@@ -592,8 +597,7 @@ def select(result: dict) -> dict:
     for c in cands.values():
         c["circle"]["psnr_noise_corrected_db"] = noise_corrected_psnr_db(
             c["circle"]["psnr_db"], result["reference"]["own_noise_psnr_db"])
-        c["qualifies"] = bool(c["circle"]["psnr_db"] >= fl["psnr_db"] and c["circle"]["ssim"] >= SSIM_MIN
-                              and c["joints"]["ssim"] >= SSIM_MIN)
+        c["qualifies"] = _qualifies(c["circle"]["psnr_db"], c, fl["psnr_db"], SSIM_MIN, SSIM_MIN)
     qualifying = sorted((n for n in cands if cands[n]["qualifies"]), key=lambda n: cands[n]["s_per_frame"])
     chosen = choose_presets(cands, fl["psnr_db"], front)
     result["noise_corrected_reading"] = noise_corrected_reading(result)

@@ -8,6 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PresetName = Literal["draft", "default", "final"]
 
+#: Settings the sky-scene front could not see, from bench/results/quality_256px_rooms_bounces.json (two closed
+#: lamp-lit rooms, 512-spp reference): a third diffuse bounce brings 16 and 24 spp 0.6-0.8 dB (noise-corrected)
+#: closer to the reference at 1.00-1.09x the time, and bounces beyond it add nothing (6/3/2/4 measured the same);
+#: with two, light that reaches the body off a wall and the ceiling is lost and rooms render too dark.
+ROOM_BOUNCES: dict[str, Any] = dict(diffuse_bounces=3)
+
 #: Preset values, derived from one measured quality-vs-time front (bench/quality.py, default scene, 256 px, 2 CPU
 #: cores; figures in README "Performance"): `default` is the fastest setting whose PSNR inside the image circle
 #: reaches the error of storing the reference as JPEG q95 and whose SSIM is >= 0.99 in the circle and around the
@@ -18,18 +24,12 @@ PresetName = Literal["draft", "default", "final"]
 #: third diffuse bounce.
 PRESETS: dict[str, dict[str, Any]] = {
     "draft": dict(samples=6, adaptive_threshold=0.0, denoise=True, denoise_prefilter="FAST", max_bounces=4,
-                  diffuse_bounces=3, glossy_bounces=1, transmission_bounces=2, world_sampling="images"),
+                  glossy_bounces=1, transmission_bounces=2, world_sampling="images", **ROOM_BOUNCES),
     "default": dict(samples=32, adaptive_threshold=0.0, denoise=True, denoise_prefilter="FAST", max_bounces=4,
-                    diffuse_bounces=3, glossy_bounces=1, transmission_bounces=2, world_sampling="images"),
+                    glossy_bounces=1, transmission_bounces=2, world_sampling="images", **ROOM_BOUNCES),
     "final": dict(samples=64, adaptive_threshold=0.0, denoise=True, denoise_prefilter="ACCURATE", max_bounces=6,
                   diffuse_bounces=3, glossy_bounces=2, transmission_bounces=4, world_sampling="auto"),
 }
-
-#: Settings the sky-scene front could not see, from bench/results/quality_256px_rooms_bounces.json (two closed
-#: lamp-lit rooms, 512-spp reference): a third diffuse bounce brings 16 and 24 spp 0.6-0.8 dB (noise-corrected)
-#: closer to the reference at 1.00-1.09x the time, and bounces beyond it add nothing (6/3/2/4 measured the same);
-#: with two, light that reaches the body off a wall and the ceiling is lost and rooms render too dark.
-ROOM_BOUNCES: dict[str, Any] = dict(diffuse_bounces=3)
 
 
 class RenderSettings(BaseModel):
